@@ -1,0 +1,91 @@
+"""`opscenter` command line: run the wall, serve the demo feed, take a screenshot.
+
+The desktop parts are imported only by the subcommands that need them, so `opscenter demo-feed`
+runs on a headless server with no Qt loaded at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .runtime import RuntimeConfig
+
+SCENARIOS = ("normal", "flood")
+
+
+def _add_feed_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenario", choices=SCENARIOS, default="normal",
+                        help="demo scenario (flood: New Year's Eve-like celebratory gunfire)")
+    parser.add_argument("--seed", type=int, default=1, help="demo random seed (same seed, same events)")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+
+
+def _add_wall_options(parser: argparse.ArgumentParser) -> None:
+    _add_feed_options(parser)
+    parser.add_argument("--feed", metavar="URL", help="subscribe to this SSE feed instead of the in-process demo")
+    parser.add_argument("--db", type=Path, default=Path("var/opscenter.sqlite3"), help="SQLite file (default: %(default)s)")
+    parser.add_argument("--no-db", action="store_true", help="keep nothing on disk")
+    parser.add_argument("--operator", default="operator", help="name recorded on acknowledgements")
+    parser.add_argument("--scale", type=float, default=1.0, help="type size factor for distant seats")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opscenter", description="Live operations wall for a decision support center.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the wall on the embedded demo feed (default)")
+    _add_wall_options(run)
+    run.add_argument("--fullscreen", "--kiosk", action="store_true", help="full screen, no window frame")
+    run.add_argument("--screen", type=int, metavar="N", help="open on screen N (0-based)")
+
+    feed = sub.add_parser("demo-feed", help="serve the demo simulator as an SSE feed")
+    _add_feed_options(feed)
+    feed.add_argument("--host", default="127.0.0.1")
+    feed.add_argument("--port", type=int, default=8765)
+
+    shot = sub.add_parser("screenshot", help="run the wall briefly and save it as PNG")
+    shot.add_argument("out", type=Path, metavar="OUT.png")
+    _add_wall_options(shot)
+    shot.add_argument("--wait", type=float, default=8.0, help="seconds of live data before the picture")
+    shot.add_argument("--size", default="1920x1080", help="window size WxH")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> RuntimeConfig:
+    return RuntimeConfig(
+        scenario=args.scenario, seed=args.seed, speed=args.speed, feed_url=args.feed,
+        db_path=None if args.no_db else args.db,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "run")
+    args = build_parser().parse_args(argv)
+    if args.command == "demo-feed":
+        from .demo_feed import run_demo_feed
+
+        try:
+            asyncio.run(run_demo_feed(args.host, args.port, args.scenario, args.seed, args.speed))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    from ui.app import WallOptions, run_app, take_screenshot
+
+    if args.command == "screenshot":
+        width, _, height = args.size.partition("x")
+        options = WallOptions(operator=args.operator, size=(int(width), int(height)), scale=args.scale)
+        out = take_screenshot(_config(args), options, args.out, wait_s=args.wait)
+        print(f"saved {out}")
+        return 0
+    options = WallOptions(fullscreen=args.fullscreen, screen=args.screen, operator=args.operator, scale=args.scale)
+    return run_app(_config(args), options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""SQLite persistence of the live picture, so a restarted wall shows what it showed before.
+
+The journal listens to the store (the only writer) and writes changed records in batches:
+one transaction per flush keeps the event loop free at thousands of events per second.
+Records are stored as the envelope's JSON so one validated decoder serves wire and disk alike.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+from .domain import Kind, Record
+from .envelope import record_from_dict, record_to_dict
+from .errors import ParseError
+from .store import Change, LiveStore, Op, event_time
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    event_time REAL NOT NULL, body TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS records_time ON records (kind, event_time);
+CREATE TABLE IF NOT EXISTS acknowledgements (
+    alert_id TEXT PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL
+);
+"""
+
+
+class SqliteJournal:
+    """Write-behind copy of a LiveStore in one SQLite file (WAL)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._check_version()
+        self._pending: dict[tuple[Kind, str], Record | None] = {}
+        self._store: LiveStore | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.rejected: list[ParseError] = []
+
+    def _check_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: schema {row[0]} is newer than this program ({SCHEMA_VERSION})")
+
+    def load_into(self, store: LiveStore) -> int:
+        """Replay stored records and acknowledgements into the store; returns records loaded."""
+        loaded = 0
+        for kind, body, source in self._db.execute("SELECT kind, body, source FROM records"):
+            try:
+                record = record_from_dict(Kind(kind), json.loads(body), source or str(self.path))
+            except (ParseError, ValueError) as exc:
+                # A damaged row must not stop the wall from starting; it is reported instead.
+                self.rejected.append(exc if isinstance(exc, ParseError) else ParseError(str(self.path), str(exc)))
+                continue
+            store.apply(record)
+            loaded += 1
+        for alert_id, by, at in self._db.execute("SELECT alert_id, by, at FROM acknowledgements"):
+            store.acknowledge(alert_id, by=by, at=at)
+        return loaded
+
+    def attach(self, store: LiveStore) -> None:
+        """Start recording the store's changes (call after load_into)."""
+        self._store = store
+        self._unsubscribe = store.subscribe(self._on_change)
+
+    def _on_change(self, change: Change) -> None:
+        self._pending[(change.kind, change.id)] = None if change.op is Op.REMOVED else change.record
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def flush(self) -> int:
+        """Write everything changed since the last flush in one transaction."""
+        if not self._pending:
+            return 0
+        pending, self._pending = self._pending, {}
+        upserts, deletes, acks = [], [], []
+        for (kind, id_), record in pending.items():
+            if record is None:
+                deletes.append((kind.value, id_))
+                continue
+            upserts.append((kind.value, id_, record.version, event_time(record),
+                            json.dumps(record_to_dict(record)), record.source))
+            if kind is Kind.SHOT and self._store is not None:
+                ack = self._store.acknowledgement(id_)
+                if ack is not None:
+                    acks.append((ack.alert_id, ack.by, ack.at))
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO records VALUES (?,?,?,?,?,?) ON CONFLICT(kind, id) DO UPDATE SET "
+                "version=excluded.version, event_time=excluded.event_time, body=excluded.body, "
+                "source=excluded.source WHERE excluded.version >= records.version",
+                upserts,
+            )
+            self._db.executemany("DELETE FROM records WHERE kind=? AND id=?", deletes)
+            self._db.executemany(
+                "DELETE FROM acknowledgements WHERE alert_id=?", [(i,) for k, i in deletes if k == Kind.SHOT.value]
+            )
+            self._db.executemany("INSERT OR IGNORE INTO acknowledgements VALUES (?,?,?)", acks)
+        return len(pending)
+
+    def count(self, kind: Kind) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM records WHERE kind=?", (kind.value,)).fetchone()[0]
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.flush()
+        self._db.close()

@@ -1,0 +1,120 @@
+"""The running core without a face: demo feed, feed client, store, quarantine and journal.
+
+The desktop app, the end-to-end tests and the benchmarks all start the same `Runtime`, so what
+they measure is what the wall runs. Everything here lives on one asyncio loop (under Qt, the
+qasync loop), which is why the store needs no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+
+from .city import City, build_demo_city
+from .demo_feed import DemoFeedServer
+from .domain import FeedEvent
+from .feed_client import SseFeedClient
+from .feed_health import FeedHealth
+from .persistence import SqliteJournal
+from .quarantine import Quarantine
+from .store import LiveStore
+
+
+@dataclass(slots=True)
+class RuntimeConfig:
+    scenario: str = "normal"
+    seed: int = 1
+    speed: float = 1.0
+    feed_url: str | None = None  # a remote feed instead of the in-process demo
+    db_path: Path | None = Path("var/opscenter.sqlite3")
+    demo_host: str = "127.0.0.1"
+    demo_port: int = 0
+    retention_s: float = 12 * 3600.0
+    unit_stale_s: float = 60.0
+    flush_s: float = 0.5
+    prune_s: float = 60.0
+    stall_timeout_s: float = 10.0
+    start: float | None = None  # demo start time (epoch); default now
+    clock: Callable[[], float] = field(default=time.time)
+
+
+class Runtime:
+    """Starts and stops the pieces in the right order; owns the one ClientSession."""
+
+    def __init__(self, config: RuntimeConfig | None = None) -> None:
+        self.config = config or RuntimeConfig()
+        cfg = self.config
+        self.city: City = build_demo_city()
+        self.store = LiveStore(clock=cfg.clock, retention_s=cfg.retention_s, unit_stale_s=cfg.unit_stale_s)
+        self.quarantine = Quarantine(clock=cfg.clock)
+        self.journal: SqliteJournal | None = None
+        self.demo: DemoFeedServer | None = None
+        self.clients: list[SseFeedClient] = []
+        self.feed_url = cfg.feed_url
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.loaded_from_disk = 0
+
+    async def start(self) -> None:
+        cfg = self.config
+        if cfg.db_path is not None:
+            self.journal = SqliteJournal(cfg.db_path)
+            self.loaded_from_disk = self.journal.load_into(self.store)
+            self.journal.attach(self.store)
+        if self.feed_url is None:
+            from .simulator import Simulator
+
+            start = cfg.start if cfg.start is not None else cfg.clock()
+            simulator = Simulator(self.city, scenario=cfg.scenario, seed=cfg.seed, start=start)
+            self.demo = DemoFeedServer(simulator, speed=cfg.speed, clock=cfg.clock, start=start)
+            port = await self.demo.start(cfg.demo_host, cfg.demo_port)
+            self.feed_url = f"http://{cfg.demo_host}:{port}/events"
+        self._session = aiohttp.ClientSession()
+        client = SseFeedClient(
+            "demo" if self.demo is not None else "feed", self.feed_url, on_event=self.on_event,
+            on_reject=self.quarantine.add, session=self._session,
+            stall_timeout=cfg.stall_timeout_s, clock=cfg.clock,
+        )
+        self.clients.append(client)
+        self._tasks.append(asyncio.create_task(client.run(), name="feed-client"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+
+    def on_event(self, event: FeedEvent) -> None:
+        self.store.apply(event.payload)
+
+    def feed_health(self) -> list[FeedHealth]:
+        return [c.health for c in self.clients]
+
+    async def _housekeeping(self) -> None:
+        cfg = self.config
+        last_prune = cfg.clock()
+        while True:
+            await asyncio.sleep(cfg.flush_s)
+            if self.journal is not None:
+                self.journal.flush()
+            if cfg.clock() - last_prune >= cfg.prune_s:
+                last_prune = cfg.clock()
+                self.store.prune()
+
+    async def stop(self) -> None:
+        for client in self.clients:
+            await client.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._session is not None:
+            await self._session.close()
+        if self.demo is not None:
+            await self.demo.stop()
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None

@@ -1,0 +1,133 @@
+// Live layers of the wall map. Python sends batched deltas: ops.apply({...}).
+// Every string from a feed is placed with textContent, never as HTML.
+"use strict";
+
+function OpsMap(map, labels) {
+  const renderer = L.canvas({ padding: 0.3 });
+  const layers = {
+    calls: L.layerGroup().addTo(map),
+    units: L.layerGroup().addTo(map),
+    shots: L.layerGroup().addTo(map),
+  };
+  const pulses = L.layerGroup().addTo(map);
+  const flashes = L.layerGroup().addTo(map);
+  const markers = { calls: new Map(), units: new Map(), shots: new Map() };
+  const state = { staleAfter: 90, follow: true, lastSeq: 0, applied: 0 };
+
+  const SHOT = { open: "#e5484d", ack: "#8a5356", withdrawn: "#6b727b" };
+  const CALL = { emergency: "#e8a33d", high: "#d8b777", medium: "#9aa3ad", low: "#7d848c",
+                 non_emergency: "#646a72", other: "#646a72" };
+  const UNIT = { available: "#9aa3ad", dispatched: "#d6d9dd", en_route: "#eceff1",
+                 on_scene: "#ffffff", out_of_service: "#50555c" };
+
+  function textNode(text) {
+    const el = document.createElement("div");
+    el.textContent = String(text == null ? "" : text);
+    return el;
+  }
+
+  for (const item of labels) {
+    const icon = L.divIcon({ className: "district-label", html: textNode(item.name), iconSize: null });
+    L.marker(item.at, { icon: icon, interactive: false, keyboard: false }).addTo(map);
+  }
+
+  L.control.layers(null, {
+    "Shot alerts": layers.shots, "911 calls": layers.calls, "Units": layers.units,
+  }, { collapsed: false, position: "topright" }).addTo(map);
+
+  function shotStyle(d) {
+    const colour = d.withdrawn ? SHOT.withdrawn : (d.ack ? SHOT.ack : SHOT.open);
+    return { radius: 7 + Math.min(d.rounds || 1, 16) * 0.5, color: "#1f2226", weight: 1.5,
+             fillColor: colour, fillOpacity: d.ack ? 0.6 : 0.95, renderer: renderer };
+  }
+  function callStyle(d) {
+    return { radius: 6, color: CALL[d.priority] || CALL.other, weight: 2.5,
+             fillColor: "#1f2226", fillOpacity: 0.9, renderer: renderer };
+  }
+  function unitStyle(d) {
+    const stale = isStale(d);
+    return { radius: 5, color: stale ? "#e8a33d" : "#1f2226", weight: stale ? 2.5 : 1,
+             fillColor: stale ? "#1f2226" : (UNIT[d.status] || UNIT.available),
+             fillOpacity: 1, renderer: renderer };
+  }
+  function isStale(d) {
+    return d.status !== "out_of_service" && (Date.now() / 1000 - d.t) > state.staleAfter;
+  }
+  const STYLE = { shots: shotStyle, calls: callStyle, units: unitStyle };
+
+  function upsert(kind, d) {
+    const known = markers[kind].get(d.id);
+    if (known) {
+      known.setLatLng([d.lat, d.lon]);
+      known.setStyle(STYLE[kind](d));
+      known.options.ops = d;
+      return;
+    }
+    const marker = L.circleMarker([d.lat, d.lon], STYLE[kind](d));
+    marker.options.ops = d;
+    marker.bindTooltip(function (layer) { return textNode(layer.options.ops.label); });
+    marker.addTo(layers[kind]);
+    markers[kind].set(d.id, marker);
+  }
+
+  function remove(kind, id) {
+    const marker = markers[kind].get(id);
+    if (marker) {
+      layers[kind].removeLayer(marker);
+      markers[kind].delete(id);
+    }
+  }
+
+  function pulse(d) {
+    const icon = L.divIcon({ className: "shot-pulse", iconSize: [28, 28] });
+    const marker = L.marker([d.lat, d.lon], { icon: icon, interactive: false, keyboard: false });
+    marker.addTo(pulses);
+    setTimeout(function () { pulses.removeLayer(marker); }, (d.seconds || 60) * 1000);
+  }
+
+  function flash(id) {
+    const marker = markers.shots.get(id) || markers.calls.get(id) || markers.units.get(id);
+    if (!marker) return false;
+    const at = marker.getLatLng();
+    map.flyTo(at, Math.max(map.getZoom(), 15), { duration: 0.8 });
+    const icon = L.divIcon({ className: "flash-ring", iconSize: [60, 60] });
+    const ring = L.marker(at, { icon: icon, interactive: false, keyboard: false }).addTo(flashes);
+    setTimeout(function () { flashes.removeLayer(ring); }, 4000);
+    return true;
+  }
+
+  function apply(delta) {
+    for (const kind of ["calls", "units", "shots"]) {
+      const part = delta[kind];
+      if (!part) continue;
+      for (const id of part.remove || []) remove(kind, id);
+      for (const d of part.upsert || []) upsert(kind, d);
+    }
+    for (const d of delta.pulse || []) pulse(d);
+    if (delta.focus && state.follow) {
+      map.flyTo([delta.focus.lat, delta.focus.lon], Math.max(map.getZoom(), 14), { duration: 0.8 });
+    }
+    state.applied += 1;
+    if (delta.seq) state.lastSeq = delta.seq;
+    return state.lastSeq;
+  }
+
+  setInterval(function () {
+    markers.units.forEach(function (m) { m.setStyle(unitStyle(m.options.ops)); });
+  }, 2000);
+
+  return {
+    apply: apply,
+    flash: flash,
+    configure: function (opts) { Object.assign(state, opts || {}); return JSON.stringify(state); },
+    counts: function () {
+      return JSON.stringify({ calls: markers.calls.size, units: markers.units.size,
+                              shots: markers.shots.size, pulses: pulses.getLayers().length,
+                              applied: state.applied, lastSeq: state.lastSeq });
+    },
+    position: function (kind, id) {
+      const m = markers[kind] && markers[kind].get(id);
+      return m ? JSON.stringify(m.getLatLng()) : "null";
+    },
+  };
+}

@@ -1,0 +1,146 @@
+"""Start the wall: Qt and asyncio on one qasync loop, the core runtime, the bridge and the window."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from opscenter.runtime import Runtime, RuntimeConfig
+
+
+def prepare_environment(offscreen: bool = False) -> None:
+    """Settings that must exist before the QApplication does."""
+    os.environ.setdefault("QT_API", "pyside6")
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    wanted = ["--disable-gpu"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        wanted.append("--no-sandbox")  # Chromium refuses to sandbox as root
+    for flag in wanted:
+        if flag not in flags:
+            flags = f"{flags} {flag}".strip()
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags
+    if offscreen or (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+                     and not os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication, Qt
+
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
+def ensure_application():
+    """The one QApplication (tests may already have made it)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("OpsCenter")
+        # The loop, not Qt, decides when we are done: shutdown must still stop feeds and flush.
+        app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+@dataclass
+class WallOptions:
+    fullscreen: bool = False
+    screen: int | None = None
+    operator: str = "operator"
+    size: tuple[int, int] = (1920, 1080)
+    scale: float = 1.0
+
+
+class Wall:
+    """The Qt side around a Runtime: bridge, window, chime. Created on a running loop."""
+
+    def __init__(self, runtime: Runtime, options: WallOptions) -> None:
+        from . import theme
+        from .bridge import StoreBridge
+        from .window import WallWindow
+
+        self.runtime = runtime
+        app = ensure_application()
+        app.setStyleSheet(theme.stylesheet(options.scale))
+        city = runtime.city
+        self.bridge = StoreBridge(runtime.store, hz=15)
+        self.window = WallWindow(
+            runtime.store, self.bridge, city.district_names(), city.to_geojson(), city.center,
+            feeds=runtime.feed_health, quarantine=runtime.quarantine, operator=options.operator,
+        )
+        self.window.resize(*options.size)
+        screens = app.screens()
+        if options.screen is not None and 0 <= options.screen < len(screens):
+            self.window.setScreen(screens[options.screen])
+            self.window.move(screens[options.screen].geometry().topLeft())
+        if options.fullscreen:
+            self.window.showFullScreen()
+        else:
+            self.window.show()
+
+    def close(self) -> None:
+        self.bridge.close()
+        self.window.close()
+
+
+def run_app(config: RuntimeConfig, options: WallOptions) -> int:
+    """Block running the wall until the window closes or SIGINT/SIGTERM."""
+    prepare_environment()
+    import qasync
+
+    app = ensure_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    runtime = Runtime(config)
+    stopped = asyncio.Event()
+
+    async def main() -> None:
+        await runtime.start()
+        wall = Wall(runtime, options)
+        app.lastWindowClosed.connect(stopped.set)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stopped.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await stopped.wait()
+        wall.close()
+        await runtime.stop()
+
+    with loop:
+        loop.run_until_complete(main())
+    return 0
+
+
+def take_screenshot(config: RuntimeConfig, options: WallOptions, out: Path, wait_s: float = 8.0) -> Path:
+    """Run the wall for `wait_s` seconds after the map has loaded, then save the window as PNG."""
+    prepare_environment()
+    import qasync
+
+    app = ensure_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    runtime = Runtime(config)
+
+    async def main() -> None:
+        await runtime.start()
+        wall = Wall(runtime, options)
+        ready = asyncio.Event()
+        wall.window.map_view.ready.connect(ready.set)
+        if wall.window.map_view.is_ready:
+            ready.set()
+        await asyncio.wait_for(ready.wait(), timeout=60)
+        await asyncio.sleep(wait_s)
+        wall.bridge.flush()
+        await asyncio.sleep(1.0)  # let the page draw the last delta
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not wall.window.grab().save(str(out)):
+            raise RuntimeError(f"could not write {out}")
+        wall.close()
+        await runtime.stop()
+
+    with loop:
+        loop.run_until_complete(main())
+    return out

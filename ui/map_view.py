@@ -1,0 +1,118 @@
+"""The live map: a QWebEngineView over the folium base page, fed batched JSON deltas.
+
+The page is built once; after that only deltas cross into it (one `runJavaScript` per bridge
+batch). A request interceptor refuses anything that would leave the machine, so the wall works
+on a closed network and a hostile string can't make the page phone home.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtWebEngineCore import (
+    QWebEngineProfile,
+    QWebEngineSettings,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
+)
+from PySide6.QtWebEngineWidgets import QWebEngineView
+
+from opscenter.basemap import build_base_map
+from opscenter.map_delta import build_delta, full_delta
+from opscenter.store import LiveStore
+
+from .bridge import ChangeBatch
+
+LOCAL_SCHEMES = {"file", "data", "qrc", "blob", "about"}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+class LocalOnlyInterceptor(QWebEngineUrlRequestInterceptor):
+    """Blocks every request that is not to this machine; keeps what it blocked for the record."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.blocked: list[str] = []
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802
+        url = info.requestUrl()
+        if url.scheme() in LOCAL_SCHEMES or url.host() in LOCAL_HOSTS:
+            return
+        self.blocked.append(url.toString())
+        info.block(True)
+
+
+class MapView(QWebEngineView):
+    """`ready` fires once the page has loaded and holds the store's current picture."""
+
+    ready = Signal()
+
+    def __init__(
+        self,
+        store: LiveStore,
+        boundaries: dict[str, Any],
+        center: tuple[float, float],
+        cache_dir: Path | None = None,
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.is_ready = False
+        self.follow = True
+        self.deltas_sent = 0
+        self._tmp = None
+        if cache_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="opscenter-map-")
+            cache_dir = Path(self._tmp.name)
+        self.interceptor = LocalOnlyInterceptor(self)
+        self.page().profile().setUrlRequestInterceptor(self.interceptor)
+        settings = self.settings()
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
+        page_path = build_base_map(boundaries, center, cache_dir)
+        self.loadFinished.connect(self._on_loaded)
+        self.load(QUrl.fromLocalFile(str(page_path)))
+
+    def _on_loaded(self, ok: bool) -> None:
+        if not ok or self.is_ready:
+            return
+        self.is_ready = True
+        self._run("ops.configure", {"staleAfter": self.store.unit_stale_s, "follow": self.follow})
+        self._send(full_delta(self.store))
+        self.ready.emit()
+
+    def on_batch(self, batch: ChangeBatch) -> None:
+        if not self.is_ready:
+            return  # the full picture goes in when the page has loaded
+        delta = build_delta(self.store, batch.upserted, batch.removed, batch.added_shots)
+        if delta:
+            self._send(delta)
+
+    def _send(self, delta: dict[str, Any]) -> None:
+        self.deltas_sent += 1
+        self._run("ops.apply", delta)
+
+    def _run(self, function: str, argument: Any, callback: Callable[[Any], None] | None = None) -> None:
+        script = f"{function}({json.dumps(argument, separators=(',', ':'))})"
+        if callback is None:
+            self.page().runJavaScript(script)
+        else:
+            self.page().runJavaScript(script, 0, callback)
+
+    def set_follow(self, follow: bool) -> None:
+        self.follow = follow
+        if self.is_ready:
+            self._run("ops.configure", {"follow": follow})
+
+    def flash(self, record_id: str) -> None:
+        """Fly to a marker and flash it (the operator clicked it in the queue)."""
+        if self.is_ready:
+            self._run("ops.flash", record_id)
+
+    def evaluate(self, script: str, callback: Callable[[Any], None]) -> None:
+        """Run a read-only query in the page (tests, diagnostics)."""
+        self.page().runJavaScript(script, 0, callback)

@@ -1,0 +1,229 @@
+"""The wall window: header (clock, alert count, feed health), map, shot-alert queue, deployment."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from opscenter.domain import Kind
+from opscenter.feed_health import FeedHealth, FeedState
+from opscenter.quarantine import Quarantine
+from opscenter.store import LiveStore
+
+from .alert_queue import AlertQueueModel, AlertQueueView
+from .bridge import ChangeBatch, StoreBridge
+from .deployment import DeploymentModel, DeploymentView
+from .map_view import MapView
+from .sound import AlertSound
+
+NEW_ALERT_WINDOW_S = 300.0
+
+
+def _panel(title: str, body: QWidget, footer: QWidget | None = None) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(6, 4, 6, 4)
+    label = QLabel(title)
+    label.setObjectName("panelTitle")
+    layout.addWidget(label)
+    layout.addWidget(body, 1)
+    if footer is not None:
+        layout.addWidget(footer)
+    return box
+
+
+class WallWindow(QMainWindow):
+    """Everything on one screen; reads the store through the bridge's batches."""
+
+    def __init__(
+        self,
+        store: LiveStore,
+        bridge: StoreBridge,
+        districts: Sequence[str],
+        boundaries: dict[str, Any],
+        center: tuple[float, float],
+        feeds: Callable[[], list[FeedHealth]],
+        quarantine: Quarantine,
+        operator: str = "operator",
+        sound: AlertSound | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("OpsCenter — live operations")
+        self.store = store
+        self.feeds = feeds
+        self.quarantine = quarantine
+        self.operator = operator
+        self.sound = sound or AlertSound(parent=self)
+
+        self.queue_model = AlertQueueModel(store, clock=store.clock, parent=self)
+        self.queue_view = AlertQueueView(self.queue_model)
+        self.deployment_model = DeploymentModel(store, districts, parent=self)
+        self.deployment_view = DeploymentView(self.deployment_model)
+        self.map_view = MapView(store, boundaries, center, parent=self)
+
+        self.setCentralWidget(self._build_body())
+        self._build_shortcuts()
+        self.queue_model.layout_changed.connect(self._on_queue_layout)
+        self.queue_view.alert_activated.connect(self.map_view.flash)
+        bridge.changed.connect(self.on_batch)
+
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(500)
+        self._clock_timer.timeout.connect(self._tick)
+        self._clock_timer.start()
+        self._on_queue_layout(self.queue_model.unacknowledged, self.queue_model.flood)
+        self._tick()
+
+    # -- layout ------------------------------------------------------------------------
+    def _build_header(self) -> QWidget:
+        header = QWidget()
+        row = QHBoxLayout(header)
+        row.setContentsMargins(12, 6, 12, 6)
+        title = QLabel("OPSCENTER")
+        title.setObjectName("title")
+        self.alert_count = QLabel()
+        self.alert_count.setObjectName("title")
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.banner.hide()
+        self.feed_label = QLabel()
+        self.feed_label.setObjectName("feed")
+        self.feed_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.feed_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.clock_label = QLabel()
+        self.clock_label.setObjectName("clock")
+        self.follow_button = QPushButton("Follow new alerts")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(True)
+        self.follow_button.toggled.connect(self.map_view.set_follow)
+        self.sound_button = QPushButton("Sound on")
+        self.sound_button.setCheckable(True)
+        self.sound_button.setChecked(True)
+        self.sound_button.toggled.connect(self._set_sound)
+        row.addWidget(title)
+        row.addSpacing(24)
+        row.addWidget(self.alert_count)
+        row.addSpacing(12)
+        row.addWidget(self.banner, 3)
+        row.addWidget(self.feed_label, 2)
+        row.addSpacing(16)
+        row.addWidget(self.follow_button)
+        row.addWidget(self.sound_button)
+        row.addSpacing(16)
+        row.addWidget(self.clock_label)
+        return header
+
+    def _build_body(self) -> QWidget:
+        ack = QPushButton("Acknowledge  (Space)")
+        ack.clicked.connect(self.acknowledge_selected)
+        queue_footer = QWidget()
+        footer_row = QHBoxLayout(queue_footer)
+        footer_row.setContentsMargins(0, 0, 0, 0)
+        hint = QLabel("double-click a district row to expand it")
+        hint.setObjectName("feed")
+        footer_row.addWidget(hint)
+        footer_row.addStretch(1)
+        footer_row.addWidget(ack)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(_panel("Shot alerts", self.queue_view, queue_footer))
+        right.addWidget(_panel("Deployment", self.deployment_view))
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.map_view)
+        split.addWidget(right)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 4)
+        split.setSizes([900, 720])
+
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self._build_header())
+        column.addWidget(split, 1)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("feed")
+        self.statusBar().addWidget(self.status_label, 1)
+        return body
+
+    def _build_shortcuts(self) -> None:
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.acknowledge_selected)
+        QShortcut(QKeySequence("F11"), self, activated=self._toggle_fullscreen)
+        QShortcut(QKeySequence("Ctrl+M"), self, activated=self.sound_button.toggle)
+
+    # -- behaviour ---------------------------------------------------------------------
+    def on_batch(self, batch: ChangeBatch) -> None:
+        self.queue_model.on_batch(batch)
+        self.deployment_model.on_batch(batch)
+        self.map_view.on_batch(batch)
+        now = self.store.clock()
+        for alert_id in batch.added_shots:
+            shot = self.store.get(Kind.SHOT, alert_id)
+            if shot is not None and now - shot.detected_at < NEW_ALERT_WINDOW_S:
+                self.sound.on_new_alert(now)
+
+    def acknowledge_selected(self) -> int:
+        row = self.queue_view.selected_row()
+        if row < 0 and self.queue_model.rows:
+            row = 0  # nothing selected: the top of the queue is what the operator is looking at
+        return self.queue_model.acknowledge_row(row, by=self.operator)
+
+    def _set_sound(self, on: bool) -> None:
+        self.sound.set_muted(not on)
+        self.sound_button.setText("Sound on" if on else "Sound muted")
+
+    def _toggle_fullscreen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _on_queue_layout(self, unacknowledged: int, flood: bool) -> None:
+        if unacknowledged:
+            self.alert_count.setText(f"{unacknowledged} NEW")
+            self.alert_count.setStyleSheet("color: #e5484d;")
+        else:
+            self.alert_count.setText("no open alerts")
+            self.alert_count.setStyleSheet("color: #8b9199;")
+        self._update_banner(self.store.clock())
+
+    def _update_banner(self, now: float) -> None:
+        detector = self.sound.policy.flood
+        in_flood = detector.in_flood(now)
+        if in_flood:
+            self.banner.setText(f"FLOOD · {detector.recent(now)} alerts in 5 min · grouped by district")
+        self.banner.setVisible(in_flood)
+
+    def _tick(self) -> None:
+        now = self.store.clock()
+        self.clock_label.setText(time.strftime("%H:%M:%S", time.localtime(now)))
+        self._update_banner(now)
+        parts, bad = [], False
+        for health in self.feeds():
+            parts.append(f"{health.name}: {health.summary(now)}")
+            bad = bad or health.state is not FeedState.CONNECTED
+        self.feed_label.setText("   ".join(parts) or "no feeds")
+        if self.feed_label.property("state") != ("bad" if bad else "ok"):
+            self.feed_label.setProperty("state", "bad" if bad else "ok")
+            self.feed_label.style().unpolish(self.feed_label)
+            self.feed_label.style().polish(self.feed_label)
+        q = len(self.quarantine)
+        self.status_label.setText(
+            f"Shots {self.store.size(Kind.SHOT)} · calls {self.store.size(Kind.CALL)} · "
+            f"units {self.store.size(Kind.UNIT)} · quarantined messages {q}"
+            + (f" (last: {self.quarantine.items()[0].source}: {self.quarantine.items()[0].reason})" if q else "")
+        )
