@@ -125,6 +125,13 @@ function OpsMap(map, labels) {
                               shots: markers.shots.size, pulses: pulses.getLayers().length,
                               applied: state.applied, lastSeq: state.lastSeq });
     },
+    tooltip: function (kind, id) {
+      const m = markers[kind] && markers[kind].get(id);
+      if (!m) return "null";
+      m.openTooltip();
+      const el = m.getTooltip() && m.getTooltip().getElement();
+      return JSON.stringify({ html: el ? el.innerHTML : null, text: el ? el.textContent : null });
+    },
     position: function (kind, id) {
       const m = markers[kind] && markers[kind].get(id);
       return m ? JSON.stringify(m.getLatLng()) : "null";

@@ -1,0 +1,149 @@
+"""The wall on live demo data (offscreen): queue, deployment and map all fill from the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from opscenter.domain import AlertType, Kind, ShotAlert
+from opscenter.runtime import Runtime, RuntimeConfig
+from tests.conftest import wait_until
+from ui.alert_queue import AlertRow, GroupRow
+from ui.app import Wall, WallOptions
+
+XSS = [
+    '<img src=x onerror="window.__pwned=1">',
+    "</script><script>window.__pwned=2</script>",
+    '"><svg onload=window.__pwned=3>',
+    "javascript:window.__pwned=4",
+    "<b>bold</b>&amp;",
+]
+
+
+async def js(view, script: str, timeout: float = 10.0):
+    future = asyncio.get_event_loop().create_future()
+    view.evaluate(script, lambda result: future.done() or future.set_result(result))
+    raw = await asyncio.wait_for(future, timeout)
+    return json.loads(raw) if isinstance(raw, str) and raw[:1] in "{[n" else raw
+
+
+@pytest.fixture
+def wall(run, tmp_path):
+    runtime = Runtime(RuntimeConfig(db_path=tmp_path / "ops.sqlite3", scenario="normal", seed=3))
+
+    # Everything that may spin Qt's event loop happens while the asyncio loop runs.
+    async def start() -> Wall:
+        await runtime.start()
+        return Wall(runtime, WallOptions(size=(1600, 900), operator="op-test"))
+
+    async def stop() -> None:
+        wall.close()
+        await runtime.stop()
+
+    wall = run(start())
+    yield wall
+    run(stop())
+
+
+def test_queue_deployment_and_map_fill_from_the_live_demo(wall, run) -> None:
+    window = wall.window
+
+    async def scenario():
+        await wait_until(lambda: window.map_view.is_ready, timeout=30)
+        await wait_until(lambda: len(window.queue_model.rows) > 0)
+        await wait_until(lambda: sum(window.deployment_model.totals().values()) > 0)
+        await wait_until(lambda: window.map_view.deltas_sent > 1)
+        await asyncio.sleep(0.5)
+        return await js(window.map_view, "ops.counts()")
+
+    counts = run(scenario())
+    store = wall.runtime.store
+    assert counts["units"] == store.size(Kind.UNIT) > 0
+    assert counts["shots"] == store.size(Kind.SHOT) > 0
+    totals = window.deployment_model.totals()
+    assert sum(totals.values()) == store.size(Kind.UNIT)
+    # the queue shows every open alert, one row each or counted in a district row
+    open_ids = set()
+    for row in window.queue_model.rows:
+        if isinstance(row, GroupRow):
+            open_ids.update(row.ids)
+        elif not row.acknowledged:
+            open_ids.add(row.shot.id)
+    assert open_ids == {s.id for s in store.unacknowledged()}
+    assert "connected" in window.feed_label.text()
+
+
+def test_acknowledge_from_the_window(wall, run) -> None:
+    window = wall.window
+    run(wait_until(lambda: any(isinstance(r, AlertRow) for r in window.queue_model.rows)))
+    row = next(i for i, r in enumerate(window.queue_model.rows) if isinstance(r, AlertRow))
+    alert_id = window.queue_model.rows[row].shot.id
+    window.queue_view.selectRow(row)
+    assert window.acknowledge_selected() == 1
+    ack = wall.runtime.store.acknowledgement(alert_id)
+    assert ack is not None and ack.by == "op-test"
+    run(wait_until(lambda: any(isinstance(r, AlertRow) and r.shot.id == alert_id and r.acknowledged
+                               for r in window.queue_model.rows)))
+
+
+def test_new_alert_pulses_on_the_map_and_chimes(wall, run) -> None:
+    window = wall.window
+    run(wait_until(lambda: window.map_view.is_ready, timeout=30))
+    store = wall.runtime.store
+    played = len(window.sound.played)
+    store.apply(ShotAlert(id="T-1", version=1, detected_at=store.clock(), lat=window.map_view.store.get(
+        Kind.UNIT, store.units()[0].id).lat, lon=store.units()[0].lon, alert_type=AlertType.MULTIPLE,
+        rounds=9, address="1 Test St", district="Central", post="111"))
+
+    async def check():
+        await wait_until(lambda: len(window.sound.played) > played)
+        await asyncio.sleep(0.3)
+        return await js(window.map_view, "ops.counts()")
+
+    counts = run(check())
+    assert counts["pulses"] >= 1
+    assert window.queue_model.rows[0].shot.id == "T-1"  # newest first
+
+
+def test_map_bridge_adds_moves_and_removes_markers(wall, run) -> None:
+    view = wall.window.map_view
+    run(wait_until(lambda: view.is_ready, timeout=30))
+
+    async def steps():
+        unit = {"id": "ZZ9", "lat": 39.30, "lon": -76.60, "status": "available", "t": 0, "label": "ZZ9"}
+        view._send({"units": {"upsert": [unit], "remove": []}})
+        first = await js(view, "ops.position('units', 'ZZ9')")
+        view._send({"units": {"upsert": [dict(unit, lat=39.31)], "remove": []}})
+        moved = await js(view, "ops.position('units', 'ZZ9')")
+        view._send({"units": {"upsert": [], "remove": ["ZZ9"]}})
+        gone = await js(view, "ops.position('units', 'ZZ9')")
+        return first, moved, gone
+
+    first, moved, gone = run(steps())
+    assert first["lat"] == pytest.approx(39.30) and moved["lat"] == pytest.approx(39.31)
+    assert gone is None
+
+
+def test_feed_strings_never_execute_in_the_map(wall, run) -> None:
+    view = wall.window.map_view
+    store = wall.runtime.store
+    run(wait_until(lambda: view.is_ready, timeout=30))
+    for i, payload in enumerate(XSS):
+        store.apply(ShotAlert(id=f"X-{i}", version=1, detected_at=store.clock() - 1000, lat=39.29,
+                              lon=-76.61, alert_type=AlertType.SINGLE, rounds=1, address=payload,
+                              district=payload[:20], post="1"))
+
+    async def probe():
+        await asyncio.sleep(0.5)
+        shown = [await js(view, f"ops.tooltip('shots', 'X-{i}')") for i in range(len(XSS))]
+        await asyncio.sleep(0.5)
+        pwned = await js(view, "String(window.__pwned)")
+        return shown, pwned
+
+    shown, pwned = run(probe())
+    assert pwned == "undefined"
+    for payload, tip in zip(XSS, shown):
+        assert payload in tip["text"]  # shown literally, as text
+        assert "<img" not in tip["html"] and "<svg" not in tip["html"] and "<script" not in tip["html"]
