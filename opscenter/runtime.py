@@ -71,7 +71,9 @@ class Runtime:
             from .simulator import Simulator
 
             start = cfg.start if cfg.start is not None else cfg.clock()
-            simulator = Simulator(self.city, scenario=cfg.scenario, seed=cfg.seed, start=start)
+            # A wall restarted on its kept picture needs no invented history in front of it.
+            warmup = {"warmup_s": 0.0} if self.loaded_from_disk else {}
+            simulator = Simulator(self.city, scenario=cfg.scenario, seed=cfg.seed, start=start, **warmup)
             self.demo = DemoFeedServer(simulator, speed=cfg.speed, clock=cfg.clock, start=start)
             port = await self.demo.start(cfg.demo_host, cfg.demo_port)
             self.feed_url = f"http://{cfg.demo_host}:{port}/events"
