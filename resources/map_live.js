@@ -41,12 +41,13 @@ function OpsMap(map, labels) {
              fillColor: colour, fillOpacity: d.ack ? 0.6 : 0.95, renderer: renderer };
   }
   function callStyle(d) {
-    return { radius: 6, color: CALL[d.priority] || CALL.other, weight: 2.5,
+    const urgent = d.priority === "emergency" || d.priority === "high";
+    return { radius: urgent ? 6 : 4, color: CALL[d.priority] || CALL.other, weight: urgent ? 2.5 : 1.5,
              fillColor: "#1f2226", fillOpacity: 0.9, renderer: renderer };
   }
   function unitStyle(d) {
     const stale = isStale(d);
-    return { radius: 5, color: stale ? "#e8a33d" : "#1f2226", weight: stale ? 2.5 : 1,
+    return { radius: 6, color: stale ? "#e8a33d" : "#1f2226", weight: stale ? 2.5 : 1.5,
              fillColor: stale ? "#1f2226" : (UNIT[d.status] || UNIT.available),
              fillOpacity: 1, renderer: renderer };
   }

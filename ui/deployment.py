@@ -90,6 +90,8 @@ class DeploymentModel(QAbstractTableModel):
                 shown = ", ".join(stale[:3])
                 return f"{len(stale)}: {shown}" + (" …" if len(stale) > 3 else "")
             value = self.counts[row][col - 1]
+            if col == 1 + STATUSES.index(UnitStatus.AVAILABLE):
+                return str(value)  # "0 available" is news, not an empty cell
             return str(value) if value else "·"
         if role == Qt.ItemDataRole.ToolTipRole and col == STALE_COL and stale:
             return "Position report late: " + ", ".join(stale)
