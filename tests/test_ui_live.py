@@ -147,3 +147,62 @@ def test_feed_strings_never_execute_in_the_map(wall, run) -> None:
     for payload, tip in zip(XSS, shown):
         assert payload in tip["text"]  # shown literally, as text
         assert "<img" not in tip["html"] and "<svg" not in tip["html"] and "<script" not in tip["html"]
+
+
+def test_stale_unit_shows_in_deployment_and_recovers(wall, run) -> None:
+    from opscenter.domain import Unit, UnitStatus
+    from ui.deployment import STALE_COL
+
+    store = wall.runtime.store
+    model = wall.window.deployment_model
+    late = store.clock() - store.unit_stale_s - 30
+    store.apply(Unit(id="9Z9", version=1, reported_at=late, status=UnitStatus.AVAILABLE,
+                     lat=39.25, lon=-76.62, district="Southern"))
+    run(wait_until(lambda: "9Z9" in sum(model.stale, [])))
+    row = model.districts.index("Southern")
+    assert "9Z9" in model.index(row, STALE_COL).data()
+    store.apply(Unit(id="9Z9", version=2, reported_at=store.clock(), status=UnitStatus.AVAILABLE,
+                     lat=39.25, lon=-76.62, district="Southern"))
+    run(wait_until(lambda: "9Z9" not in sum(model.stale, [])))
+
+
+@pytest.fixture
+def flood_wall(run, tmp_path):
+    runtime = Runtime(RuntimeConfig(db_path=None, scenario="flood", seed=8, speed=20.0))
+
+    async def start() -> Wall:
+        await runtime.start()
+        return Wall(runtime, WallOptions(size=(1600, 900)))
+
+    async def stop() -> None:
+        wall.close()
+        await runtime.stop()
+
+    wall = run(start())
+    yield wall
+    run(stop())
+
+
+def test_flood_groups_but_keeps_every_open_alert_in_sight(flood_wall, run) -> None:
+    from opscenter.alerting import Chime
+
+    window = flood_wall.window
+    store = flood_wall.runtime.store
+    run(wait_until(lambda: len(store.unacknowledged()) > 150, timeout=30))
+    run(wait_until(lambda: window.banner.isVisible(), timeout=10))
+    model = window.queue_model
+    model.rebuild()  # the rows as of this instant, so they can be compared with the store exactly
+    assert model.flood and "FLOOD" in window.banner.text()
+    visible_rows = model.fits + 12  # what the panel shows plus the district rows
+    seen: set[str] = set()
+    for row in model.rows[:visible_rows]:
+        seen.update(row.ids if isinstance(row, GroupRow) else [row.shot.id])
+    open_now = {s.id for s in store.unacknowledged()}
+    assert open_now <= seen
+    assert Chime.FLOOD in window.sound.played
+    assert window.sound.played.count(Chime.FLOOD) < 10  # rate-limited, not one per alert
+    # acknowledging a district row acknowledges every alert it holds
+    group_row = next(i for i, r in enumerate(model.rows) if isinstance(r, GroupRow))
+    ids = model.rows[group_row].ids
+    assert model.acknowledge_row(group_row, by="op") == len(ids)
+    assert all(store.is_acknowledged(i) for i in ids)
