@@ -25,10 +25,12 @@ import math
 import random
 import time
 from bisect import bisect
-from dataclasses import dataclass, field, replace
-from itertools import accumulate
+from dataclasses import replace
 
 from .city import City
+from .scenario_data import (
+    CALL_CUM, CALL_TYPES, HOTSPOT_DISTRICTS, SHOT_CALL_TEXT, Car, SimIncident,
+)
 from .domain import (
     AlertType, CallForService, CallStatus, Deletion, Incident, IncidentStatus, Kind, Priority,
     Record, ShotAlert, Unit, UnitStatus,
@@ -48,79 +50,7 @@ FLOOD_SPAN_S = 480.0
 
 Event = Record | Deletion
 _MP, _SG, _FC = AlertType.MULTIPLE, AlertType.SINGLE, AlertType.POSSIBLE_FIRECRACKER
-_E, _H, _M, _L, _N = (Priority.EMERGENCY, Priority.HIGH, Priority.MEDIUM, Priority.LOW,
-                      Priority.NON_EMERGENCY)
-# (category, weight, priority, descriptions), loosely after Baltimore CAD call types.
-_CALL_TYPES = (
-    ("DISORDERLY", 10, _M, ("LOUD GROUP IN FRONT OF CORNER STORE", "SUBJECTS ARGUING IN STREET")),
-    ("COMMON ASSAULT", 7, _H, ("FIGHT IN PROGRESS, 2 MALES", "CALLER STATES SHE WAS PUNCHED")),
-    ("AGGRAV ASSAULT", 2, _E, ("VICTIM STABBED, SUSPECT FLED ON FOOT", "MALE STRUCK WITH BAT")),
-    ("BURGLARY", 4, _M, ("REAR DOOR FORCED, ITEMS MISSING", "RESIDENCE ENTERED WHILE AT WORK")),
-    ("AUTO ACCIDENT", 8, _M, ("2 VEHICLE COLLISION, NO INJURIES", "VEHICLE VS POLE")),
-    ("AUTO ACC/INJURY", 3, _H, ("DRIVER TRAPPED, MEDIC REQUESTED", "PEDESTRIAN STRUCK")),
-    ("HIT AND RUN", 3, _M, ("PARKED CAR STRUCK, SUSPECT VEH FLED", "SILVER SEDAN LEFT SCENE")),
-    ("SILENT ALARM", 5, _M, ("SILENT ALARM, COMMERCIAL, REAR DOOR", "BANK ALARM, NO KEYHOLDER")),
-    ("AUDIBLE ALARM", 6, _L, ("RESIDENTIAL ALARM SOUNDING", "STORE ALARM, FRONT MOTION")),
-    ("NARCOTICS", 5, _L, ("HAND TO HAND SALES ON CORNER", "SUBJECTS USING IN VACANT")),
-    ("LARCENY", 6, _L, ("PACKAGE TAKEN FROM PORCH", "SHOPLIFTER HELD BY SECURITY")),
-    ("LARCENY F/AUTO", 3, _L, ("WINDOW BROKEN, BAG TAKEN", "CATALYTIC CONVERTER CUT")),
-    ("FAMILY DISTURB", 6, _H, ("MALE AND FEMALE YELLING, CHILD PRESENT", "BROTHERS FIGHTING")),
-    ("SUSPICIOUS PERS", 6, _M, ("MALE CHECKING CAR DOORS", "SUBJECT LOOKING IN WINDOWS")),
-    ("ROBBERY ARMED", 1, _E, ("VICTIM ROBBED AT GUNPOINT", "CARJACKING, SUSP ARMED")),
-    ("ROBBERY COMMERCIAL", 1, _E, ("CLERK ROBBED, SUSP FLED NB", "GAS STATION HOLDUP")),
-    ("DESTRUCT PROPTY", 3, _L, ("TIRES SLASHED OVERNIGHT", "GRAFFITI ON STOREFRONT")),
-    ("NOISE COMPLAINT", 4, _N, ("LOUD MUSIC FROM ROWHOME", "PARTY IN REAR YARD")),
-    ("PARKING COMPLAINT", 4, _N, ("VEHICLE BLOCKING DRIVEWAY", "ABANDONED VEHICLE")),
-    ("CHECK WELL BEING", 4, _M, ("ELDERLY NEIGHBOR NOT SEEN IN DAYS", "MALE DOWN ON BENCH")),
-    ("BEHAVIOR CRISIS", 3, _H, ("SUBJECT THREATENING SELF", "FEMALE ACTING ERRATIC IN STREET")),
-    ("TRESPASSING", 2, _L, ("SUBJECTS IN VACANT BUILDING", "MALE REFUSING TO LEAVE STORE")),
-    ("INVESTIGATE", 4, _L, ("CALLER REQUESTS OFFICER", "FOUND PROPERTY")),
-)
-_CALL_CUM = list(accumulate(t[1] for t in _CALL_TYPES))
-_SHOT_CALL_TEXT = {
-    "DISCHRG FIREARM": ("CALLER HEARD SEVERAL SHOTS FIRED", "SHOTS FIRED NEAR ALLEY, NONE SEEN",
-                        "POSS SHOTS FIRED, CALLER UNSURE"),
-    "SHOOTING": ("MALE SHOT, LYING ON SIDEWALK", "PERSON SHOT IN VEHICLE, MEDIC EN ROUTE"),
-}
-_HOTSPOT_DISTRICTS = ("Western", "Eastern", "Southwestern", "Northwestern", "Southeastern",
-                      "Northeastern", "Southern")
-
-
-@dataclass
-class _Car:
-    """A patrol unit's internal state; `x, y` are metres in the city's projection."""
-
-    id: str
-    district: str
-    x: float
-    y: float
-    status: UnitStatus
-    heading: float
-    version: int = 0
-    assignment: str | None = None
-    incident: str | None = None
-    target: tuple[float, float] | None = None
-    speed: float = 3.0
-    silent_until: float = 0.0
-    lat: float = 0.0  # last position as reported (rounded), kept to skip re-projecting
-    lon: float = 0.0
-    detour: bool = False  # stepping toward the centre to get round the outline
-
-
-@dataclass
-class _Incident:
-    id: str
-    opened_at: float
-    district: str
-    summary: str
-    shot_ids: list[str]
-    call_ids: list[str] = field(default_factory=list)
-    unit_ids: list[str] = field(default_factory=list)
-    active: set[str] = field(default_factory=set)
-    version: int = 0
-    status: IncidentStatus = IncidentStatus.OPEN
-
-
+_E, _H, _M = Priority.EMERGENCY, Priority.HIGH, Priority.MEDIUM
 def describe(scenario: str = "normal") -> str:
     """One-paragraph summary of a scenario, for the CLI and the about box."""
     if scenario not in SCENARIOS:
@@ -167,8 +97,8 @@ class Simulator:
         self._shots: dict[str, ShotAlert] = {}
         self._shot_incident: dict[str, str] = {}
         self._calls: dict[str, CallForService] = {}
-        self._incidents: dict[str, _Incident] = {}
-        self._hotspots = [self._xy(*city.random_point(self._rng, d)) for d in _HOTSPOT_DISTRICTS]
+        self._incidents: dict[str, SimIncident] = {}
+        self._hotspots = [self._xy(*city.random_point(self._rng, d)) for d in HOTSPOT_DISTRICTS]
         self._cars = self._make_cars(units_per_district)
         self._rounds_of_cars = [self._cars[i::REPORT_EVERY] for i in range(REPORT_EVERY)]
         self._report_from = self.start - 10.0  # warm-up keeps only the last few reports
@@ -321,7 +251,7 @@ class Simulator:
     # -- 911 calls -------------------------------------------------------------------------
     def _new_call(self, t: float) -> None:
         rng = self._rng
-        category, _, priority, texts = _CALL_TYPES[bisect(_CALL_CUM, rng.random() * _CALL_CUM[-1])]
+        category, _, priority, texts = CALL_TYPES[bisect(CALL_CUM, rng.random() * CALL_CUM[-1])]
         if rng.random() < 0.4:
             lat, lon = self._near(*rng.choice(self._hotspots), 600.0)
         else:
@@ -349,7 +279,7 @@ class Simulator:
         category = "SHOOTING" if shooting else "DISCHRG FIREARM"
         lat, lon = self._near(*self._xy(shot.lat, shot.lon), 60.0)
         call = self._open_call(t, _E if shooting or self._rng.random() < 0.3 else _H, category,
-                               self._rng.choice(_SHOT_CALL_TEXT[category]), lat, lon, shot_id)
+                               self._rng.choice(SHOT_CALL_TEXT[category]), lat, lon, shot_id)
         inc = self._incidents.get(self._shot_incident.get(shot_id, ""))
         if inc is not None and inc.status is IncidentStatus.OPEN:
             inc.call_ids.append(call.id)
@@ -404,7 +334,7 @@ class Simulator:
             return
         plural = "s" if shot.rounds != 1 else ""
         summary = f"{shot.alert_type.label}, {shot.rounds} round{plural}, {shot.address}"
-        inc = _Incident(self._next_id("incident", "INC"), t, shot.district, summary, [shot_id])
+        inc = SimIncident(self._next_id("incident", "INC"), t, shot.district, summary, [shot_id])
         self._incidents[inc.id] = inc
         self._shot_incident[shot_id] = inc.id
         for car in cars:
@@ -418,7 +348,7 @@ class Simulator:
         for car in cars:
             self._send(car, t, shot_id, inc.id, shot.lat, shot.lon)
 
-    def _emit_incident(self, inc: _Incident) -> None:
+    def _emit_incident(self, inc: SimIncident) -> None:
         inc.version += 1
         self._emit(Incident(
             id=inc.id, version=inc.version, opened_at=inc.opened_at, status=inc.status,
@@ -426,13 +356,13 @@ class Simulator:
             unit_ids=tuple(inc.unit_ids), summary=inc.summary, source=SOURCE,
         ))
 
-    def _nearest_free(self, x: float, y: float, count: int) -> list[_Car]:
+    def _nearest_free(self, x: float, y: float, count: int) -> list[Car]:
         now = self._time(self._k)
         free = [c for c in self._cars if c.status is UnitStatus.AVAILABLE and now >= c.silent_until]
         free.sort(key=lambda c: (c.x - x) ** 2 + (c.y - y) ** 2)
         return free[:count]
 
-    def _send(self, car: _Car, t: float, job: str, incident: str | None,
+    def _send(self, car: Car, t: float, job: str, incident: str | None,
               lat: float, lon: float) -> None:
         car.status, car.assignment, car.incident = UnitStatus.DISPATCHED, job, incident
         self._aim(car, self._xy(lat, lon))
@@ -460,13 +390,13 @@ class Simulator:
             del self._incidents[inc_id]
 
     # -- units -----------------------------------------------------------------------------
-    def _make_cars(self, per_district: int) -> list[_Car]:
+    def _make_cars(self, per_district: int) -> list[Car]:
         cars = []
         for d in self.city.districts:
             for i in range(per_district):
                 x, y = self._xy(*self.city.random_point(self._rng, d.name))
                 out = self._rng.random() < 0.08
-                car = _Car(f"{d.number}{chr(65 + (i // 3) % 26)}{11 + i}", d.name, x, y,
+                car = Car(f"{d.number}{chr(65 + (i // 3) % 26)}{11 + i}", d.name, x, y,
                            UnitStatus.OUT_OF_SERVICE if out else UnitStatus.AVAILABLE,
                            self._rng.uniform(0, 359), speed=self._rng.uniform(2.0, 5.0))
                 car.lat, car.lon = self._latlon(x, y)
@@ -498,11 +428,11 @@ class Simulator:
         car.status = UnitStatus.AVAILABLE
         self._report(car, t)
 
-    def _aim(self, car: _Car, target: tuple[float, float]) -> None:
+    def _aim(self, car: Car, target: tuple[float, float]) -> None:
         car.target = target
         car.heading = _heading(target[0] - car.x, target[1] - car.y, car.heading)
 
-    def _move(self, car: _Car, t: float) -> None:
+    def _move(self, car: Car, t: float) -> None:
         """Advance a car by one report interval: patrol drift, or drive to its job."""
         status = car.status
         if status is UnitStatus.DISPATCHED:
@@ -537,7 +467,7 @@ class Simulator:
             car.heading, car.detour = _heading(nx - x, ny - y, car.heading), True
         car.x, car.y, car.lat, car.lon = nx, ny, lat, lon
 
-    def _report(self, car: _Car, t: float, force: bool = False) -> None:
+    def _report(self, car: Car, t: float, force: bool = False) -> None:
         # Versions from the report time (ms) keep rising across restarts of the demo, so a
         # store that persisted yesterday's positions still takes today's.
         car.version = max(car.version + 1, int(t * 1000))

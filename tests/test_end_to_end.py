@@ -39,7 +39,7 @@ async def test_live_demo_reaches_store_and_disk_then_survives_a_restart(tmp_path
     rows = sqlite3.connect(db).execute("SELECT kind, COUNT(*) FROM records GROUP BY kind").fetchall()
     assert dict(rows)["shot"] >= len(held_shots)
 
-    second = Runtime(RuntimeConfig(db_path=db, seed=5, speed=60.0, flush_s=0.1))
+    second = Runtime(RuntimeConfig(db_path=db, seed=5, speed=60.0, flush_s=0.1, scenario="flood"))
     await second.start()
     try:
         assert second.loaded_from_disk > 0

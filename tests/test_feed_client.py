@@ -13,7 +13,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web

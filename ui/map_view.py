@@ -14,7 +14,6 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWebEngineCore import (
-    QWebEngineProfile,
     QWebEngineSettings,
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
