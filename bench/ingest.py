@@ -9,7 +9,7 @@ unit positions, calls and shot alerts for a fixed time. Two clients read the sam
         the moment the models have taken the batch holding the event. The loop's
         responsiveness is a 10 ms timer's worst lateness.
 
-Run:  .venv/bin/python bench/ingest.py [--seconds 6] [--rates 100,1000,5000]
+Run:  .venv/bin/python bench/ingest.py [--seconds 6] [--rates 100,1000,5000,20000]
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "serve", "full"])
     parser.add_argument("--rate", type=int, default=1000)
-    parser.add_argument("--rates", default="100,1000,5000")
+    parser.add_argument("--rates", default="100,1000,5000,20000")
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args()
     if args.mode == "serve":

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_feed_options(feed)
     feed.add_argument("--host", default="127.0.0.1")
     feed.add_argument("--port", type=int, default=8765)
+    feed.add_argument("--start", type=float, metavar="EPOCH",
+                      help="simulated start time; the same seed and start replay the same events")
 
     shot = sub.add_parser("screenshot", help="run the wall briefly and save it as PNG")
     shot.add_argument("out", type=Path, metavar="OUT.png")
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo_feed import run_demo_feed
 
         try:
-            asyncio.run(run_demo_feed(args.host, args.port, args.scenario, args.seed, args.speed))
+            asyncio.run(run_demo_feed(args.host, args.port, args.scenario, args.seed, args.speed, args.start))
         except KeyboardInterrupt:
             pass
         return 0

@@ -35,6 +35,22 @@ function OpsMap(map, labels) {
     "Shot alerts": layers.shots, "911 calls": layers.calls, "Units": layers.units,
   }, { collapsed: false, position: "topright" }).addTo(map);
 
+  const legend = L.control({ position: "bottomright" });
+  legend.onAdd = function () {
+    const box = L.DomUtil.create("div", "ops-legend");
+    const rows = [["dot", SHOT.open, "Shot alert, open"], ["dot", SHOT.ack, "Shot alert, acknowledged"],
+                  ["ring", CALL.emergency, "911 call, emergency / high"], ["ring", CALL.medium, "911 call, other"],
+                  ["dot", UNIT.available, "Unit"], ["dashed", "#e8a33d", "Unit, position late"]];
+    for (const [shape, colour, text] of rows) {
+      const row = L.DomUtil.create("div", "ops-legend-row", box);
+      const mark = L.DomUtil.create("span", "ops-legend-" + (shape === "dashed" ? "ring dashed" : shape), row);
+      mark.style[shape === "dot" ? "background" : "borderColor"] = colour;
+      row.appendChild(document.createTextNode(text));
+    }
+    return box;
+  };
+  legend.addTo(map);
+
   function shotStyle(d) {
     const colour = d.withdrawn ? SHOT.withdrawn : (d.ack ? SHOT.ack : SHOT.open);
     return { radius: 7 + Math.min(d.rounds || 1, 16) * 0.5, color: "#1f2226", weight: 1.5,
@@ -48,6 +64,7 @@ function OpsMap(map, labels) {
   function unitStyle(d) {
     const stale = isStale(d);
     return { radius: 6, color: stale ? "#e8a33d" : "#1f2226", weight: stale ? 2.5 : 1.5,
+             dashArray: stale ? "3 3" : null,
              fillColor: stale ? "#1f2226" : (UNIT[d.status] || UNIT.available),
              fillOpacity: 1, renderer: renderer };
   }
