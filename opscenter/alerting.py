@@ -71,7 +71,7 @@ class ChimePolicy:
         return Chime.ALERT
 
 
-def chime_wav(chime: Chime, rate: int = 22050) -> bytes:
+def chime_wav(chime: Chime, rate: int = 48000) -> bytes:
     """A short WAV file: two rising tones for an alert, three low pulses for a flood."""
     if chime is Chime.ALERT:
         notes = [(880.0, 0.16), (0.0, 0.04), (1174.7, 0.28)]
@@ -83,10 +83,10 @@ def chime_wav(chime: Chime, rate: int = 22050) -> bytes:
         for i in range(n):
             env = min(1.0, i / (0.01 * rate), (n - i) / (0.05 * rate))
             value = math.sin(2 * math.pi * freq * i / rate) * env * 0.5 if freq else 0.0
-            samples.append(int(value * 32767))
+            samples.extend((int(value * 32767),) * 2)  # stereo: what every output device takes
     buf = io.BytesIO()
     with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
+        out.setnchannels(2)
         out.setsampwidth(2)
         out.setframerate(rate)
         out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
