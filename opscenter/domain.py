@@ -89,6 +89,18 @@ class Kind(str, enum.Enum):
     CALL = "call"
     UNIT = "unit"
     INCIDENT = "incident"
+    ADVISORY = "advisory"
+    REPORT = "report"
+
+
+class Origin(str, enum.Enum):
+    """Where a crime record came from. Risk models take victim reports and detections only:
+    police-initiated records (arrests, stops) measure where police looked, not where harm was."""
+
+    VICTIM_REPORTED = "victim_reported"
+    DETECTION = "detection"
+    POLICE_INITIATED = "police_initiated"
+    OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +180,63 @@ class Incident:
     kind = Kind.INCIDENT
 
 
-Record = ShotAlert | CallForService | Unit | Incident
+@dataclass(frozen=True, slots=True)
+class Advisory:
+    """An area warning or a tracked object from a standard feed (CAP alert, USGS event, CoT
+    marker). `polygons` hold (lat, lon) rings; `circles` hold (lat, lon, radius_m)."""
+
+    id: str
+    version: int
+    issued_at: float
+    category: str
+    event: str
+    headline: str = ""
+    severity: str = "unknown"
+    status: str = "actual"
+    msg_type: str = "alert"
+    expires_at: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+    polygons: tuple[tuple[tuple[float, float], ...], ...] = ()
+    circles: tuple[tuple[float, float, float], ...] = ()
+    cancelled: bool = False
+    source: str = ""
+
+    kind = Kind.ADVISORY
+
+
+@dataclass(frozen=True, slots=True)
+class CrimeReport:
+    """A historical or reported crime record (Part 1 crime, arrest, shooting). Kept for the
+    commanders' figures and the risk models; never shown as a live alert. Holds no data about
+    people: names, ages, races and sexes in imported files are dropped at parsing."""
+
+    id: str
+    version: int
+    occurred_at: float
+    category: str
+    origin: Origin
+    description: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    district: str = ""
+    post: str = ""
+    weapon: str = ""
+    address: str = ""
+    source: str = ""
+
+    kind = Kind.REPORT
+
+
+Record = ShotAlert | CallForService | Unit | Incident | Advisory | CrimeReport
 
 RECORD_TYPES: dict[Kind, type] = {
     Kind.SHOT: ShotAlert,
     Kind.CALL: CallForService,
     Kind.UNIT: Unit,
     Kind.INCIDENT: Incident,
+    Kind.ADVISORY: Advisory,
+    Kind.REPORT: CrimeReport,
 }
 
 

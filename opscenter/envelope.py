@@ -18,7 +18,10 @@ from dataclasses import asdict
 from typing import Any, Callable
 
 from .domain import (
+    Advisory,
     AlertType,
+    CrimeReport,
+    Origin,
     CallForService,
     CallStatus,
     Deletion,
@@ -37,6 +40,8 @@ from .errors import ParseError
 MAX_TEXT = 400
 MAX_ID = 80
 MAX_LIST = 200
+MAX_POLYGONS = 50
+MAX_RING = 5000
 # Wide enough for any city on earth; narrower checks (inside the coverage area) belong to the feed config.
 _LAT = (-90.0, 90.0)
 _LON = (-180.0, 180.0)
@@ -121,6 +126,44 @@ class _Fields:
                 return other
             raise self._fail(name, f"unknown value {value[:40]!r}") from None
 
+    def optional_time(self, name: str) -> float | None:
+        return self.number(name, _TIME, required=False)
+
+    def polygons(self, name: str = "polygons") -> tuple[tuple[tuple[float, float], ...], ...]:
+        value = self.data.get(name, [])
+        if not isinstance(value, list) or len(value) > MAX_POLYGONS:
+            raise self._fail(name, f"not a list of at most {MAX_POLYGONS} rings")
+        rings = []
+        for ring in value:
+            if not isinstance(ring, list) or not 3 <= len(ring) <= MAX_RING:
+                raise self._fail(name, f"a ring needs 3..{MAX_RING} points")
+            rings.append(tuple(self._point(name, p) for p in ring))
+        return tuple(rings)
+
+    def circles(self, name: str = "circles") -> tuple[tuple[float, float, float], ...]:
+        value = self.data.get(name, [])
+        if not isinstance(value, list) or len(value) > MAX_POLYGONS:
+            raise self._fail(name, f"not a list of at most {MAX_POLYGONS} circles")
+        out = []
+        for item in value:
+            if not isinstance(item, list) or len(item) != 3:
+                raise self._fail(name, "a circle is [lat, lon, radius_m]")
+            lat, lon = self._point(name, item[:2])
+            radius = item[2]
+            if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not 0 <= radius <= 5e6:
+                raise self._fail(name, "radius outside 0..5,000 km")
+            out.append((lat, lon, float(radius)))
+        return tuple(out)
+
+    def _point(self, name: str, point: Any) -> tuple[float, float]:
+        if (not isinstance(point, list) or len(point) != 2
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in point)):
+            raise self._fail(name, "a point is [lat, lon]")
+        lat, lon = float(point[0]), float(point[1])
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+            raise self._fail(name, f"point {lat}, {lon} outside the globe")
+        return lat, lon
+
     def id_list(self, name: str) -> tuple[str, ...]:
         value = self.data.get(name, [])
         if not isinstance(value, list) or len(value) > MAX_LIST:
@@ -182,8 +225,40 @@ def _incident(f: _Fields) -> Incident:
     )
 
 
+def _advisory(f: _Fields) -> Advisory:
+    lat = f.number("lat", _LAT, required=False)
+    lon = f.number("lon", _LON, required=False)
+    if (lat is None) != (lon is None):
+        raise ParseError(f.source, "advisory: lat and lon go together")
+    return Advisory(
+        id=f.ident(), version=f.integer("version", 1, 2**62), issued_at=f.time("issued_at"),
+        category=f.text("category", limit=MAX_ID), event=f.text("event"),
+        headline=f.text("headline"), severity=f.text("severity", limit=MAX_ID) or "unknown",
+        status=f.text("status", limit=MAX_ID) or "actual",
+        msg_type=f.text("msg_type", limit=MAX_ID) or "alert",
+        expires_at=f.optional_time("expires_at"), lat=lat, lon=lon,
+        polygons=f.polygons(), circles=f.circles(),
+        cancelled=bool(f.data.get("cancelled", False) is True), source=f.source,
+    )
+
+
+def _report(f: _Fields) -> CrimeReport:
+    lat = f.number("lat", _LAT, required=False)
+    lon = f.number("lon", _LON, required=False)
+    if (lat is None) != (lon is None):
+        raise ParseError(f.source, "report: lat and lon go together")
+    return CrimeReport(
+        id=f.ident(), version=f.integer("version", 1, 2**62), occurred_at=f.time("occurred_at"),
+        category=f.text("category", limit=MAX_ID), origin=f.enum("origin", Origin),
+        description=f.text("description"), lat=lat, lon=lon,
+        district=f.text("district", limit=MAX_ID), post=f.text("post", limit=MAX_ID),
+        weapon=f.text("weapon", limit=MAX_ID), address=f.text("address"), source=f.source,
+    )
+
+
 _DECODERS: dict[Kind, Callable[[_Fields], Record]] = {
     Kind.SHOT: _shot, Kind.CALL: _call, Kind.UNIT: _unit, Kind.INCIDENT: _incident,
+    Kind.ADVISORY: _advisory, Kind.REPORT: _report,
 }
 
 
@@ -231,8 +306,13 @@ def record_to_dict(record: Record) -> dict[str, Any]:
         if isinstance(value, enum.Enum):
             out[key] = value.value
         elif isinstance(value, tuple):
-            out[key] = list(value)
+            out[key] = _lists(value)
     return out
+
+
+def _lists(value: Any) -> Any:
+    """Nested tuples (polygons, circles) as nested lists for JSON."""
+    return [_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def encode_event(seq: int, sent_at: float, payload: Record | Deletion) -> str:

@@ -56,6 +56,8 @@ _EVENT_TIME: dict[Kind, str] = {
     Kind.CALL: "received_at",
     Kind.UNIT: "reported_at",
     Kind.INCIDENT: "opened_at",
+    Kind.ADVISORY: "issued_at",
+    Kind.REPORT: "occurred_at",
 }
 
 
