@@ -49,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--start", type=float, metavar="EPOCH",
                       help="simulated start time; the same seed and start replay the same events")
 
+    imp = sub.add_parser("import", help="load files of any known format into the archive")
+    imp.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    imp.add_argument("--format", help="the format (detected when omitted)")
+    imp.add_argument("--db", type=Path, default=Path("var/opscenter.sqlite3"), help="SQLite file (default: %(default)s)")
+
+    replay = sub.add_parser("replay", help="serve a file as a live feed in event-time order")
+    replay.add_argument("file", type=Path, metavar="FILE")
+    replay.add_argument("--format", help="the format (detected when omitted)")
+    replay.add_argument("--speed", type=float, default=60.0, help="event seconds per real second (default 60)")
+    replay.add_argument("--host", default="127.0.0.1")
+    replay.add_argument("--port", type=int, default=8766)
+    replay.add_argument("--original-times", action="store_true",
+                        help="keep the file's times (default: shift them so the replay starts now, as live)")
+
+    sub.add_parser("formats", help="list the formats import and feeds understand")
+
     shot = sub.add_parser("screenshot", help="run the wall briefly and save it as PNG")
     shot.add_argument("out", type=Path, metavar="OUT.png")
     _add_wall_options(shot)
@@ -77,6 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if args.command == "import":
+        return _import(args)
+    if args.command == "replay":
+        return _replay(args)
+    if args.command == "formats":
+        from .formats.registry import FORMATS, parser_class
+
+        for name in FORMATS:
+            print(f"{name:22} {parser_class(name).description}")
+        return 0
     from ui.app import WallOptions, run_app, take_screenshot
 
     if args.command == "screenshot":
@@ -87,6 +113,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     options = WallOptions(fullscreen=args.fullscreen, screen=args.screen, operator=args.operator, scale=args.scale)
     return run_app(_config(args), options)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .errors import ParseError
+    from .importer import TextProgress, import_file
+    from .persistence import Archive
+
+    archive = Archive(args.db)
+    status = 0
+    try:
+        for path in args.files:
+            progress = TextProgress(path.name)
+            try:
+                summary = import_file(path, archive, args.format, progress=progress)
+            except (ParseError, OSError) as exc:
+                progress.close()
+                print(f"{path}: not imported: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            progress.close()
+            print("\n".join(summary.lines()))
+    finally:
+        archive.close()
+    return status
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .errors import ParseError
+    from .replay_feed import run_replay_feed
+
+    def ready(port: int, count: int, rejected: int, name: str) -> None:
+        print(f"replaying {args.file} ({name}): {count:,} records, {rejected:,} rejected, at {args.speed:g}x "
+              f"on http://{args.host}:{port}/events — connect with: opscenter run --feed "
+              f"http://{args.host}:{port}/events", flush=True)
+
+    try:
+        asyncio.run(run_replay_feed(args.file, args.format, args.speed, args.host, args.port, ready,
+                                        as_live=not args.original_times))
+    except ParseError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
-from .domain import Kind, Record
+from .domain import Deletion, Kind, Record
 from .envelope import record_from_dict, record_to_dict
 from .errors import ParseError
 from .store import Change, LiveStore, Op, event_time
@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS records_time ON records (kind, event_time);
+CREATE TABLE IF NOT EXISTS archive (
+    kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    event_time REAL NOT NULL, body TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS archive_time ON archive (kind, event_time);
 CREATE TABLE IF NOT EXISTS acknowledgements (
     alert_id TEXT PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL
 );
@@ -122,4 +129,71 @@ class SqliteJournal:
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.flush()
+        self._db.close()
+
+
+class Archive:
+    """History for figures and models: every imported or replayed record, newest version kept.
+
+    Lives in the same SQLite file as the journal but is never loaded into the live store.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def write(self, items: list[Record | Deletion]) -> tuple[int, int, int]:
+        """Upsert records (a higher version wins) and apply deletions in one transaction.
+
+        Returns (written, unchanged, deleted).
+        """
+        before = self._db.total_changes
+        rows, deletions = [], []
+        for item in items:
+            if isinstance(item, Deletion):
+                deletions.append((item.kind.value, item.id, item.version))
+            else:
+                rows.append((item.kind.value, item.id, item.version, event_time(item),
+                             json.dumps(record_to_dict(item)), item.source))
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO archive VALUES (?,?,?,?,?,?,0) ON CONFLICT(kind, id) DO UPDATE SET "
+                "version=excluded.version, event_time=excluded.event_time, body=excluded.body, "
+                "source=excluded.source, deleted=0 WHERE excluded.version > archive.version",
+                rows,
+            )
+            written = self._db.total_changes - before
+            # A deletion stays as a tombstone so re-importing the older record changes nothing.
+            self._db.executemany(
+                "INSERT INTO archive VALUES (?,?,?,0,'','',1) ON CONFLICT(kind, id) DO UPDATE SET "
+                "version=excluded.version, deleted=1 WHERE excluded.version > archive.version",
+                deletions,
+            )
+        deleted = self._db.total_changes - before - written
+        return written, len(rows) - written, deleted
+
+    def count(self, kind: Kind | None = None) -> int:
+        if kind is None:
+            return self._db.execute("SELECT COUNT(*) FROM archive WHERE deleted=0").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM archive WHERE kind=? AND deleted=0",
+                                (kind.value,)).fetchone()[0]
+
+    def records(self, kind: Kind, since: float | None = None, until: float | None = None) -> list[Record]:
+        """Records of one kind in event-time order, optionally within [since, until)."""
+        query = "SELECT body, source FROM archive WHERE kind=? AND deleted=0"
+        args: list[object] = [kind.value]
+        if since is not None:
+            query += " AND event_time >= ?"
+            args.append(since)
+        if until is not None:
+            query += " AND event_time < ?"
+            args.append(until)
+        query += " ORDER BY event_time"
+        return [record_from_dict(kind, json.loads(body), source) for body, source in self._db.execute(query, args)]
+
+    def close(self) -> None:
         self._db.close()

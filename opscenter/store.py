@@ -51,7 +51,7 @@ class Change:
 
 Listener = Callable[[Change], None]
 
-_EVENT_TIME: dict[Kind, str] = {
+EVENT_TIME_FIELD: dict[Kind, str] = {
     Kind.SHOT: "detected_at",
     Kind.CALL: "received_at",
     Kind.UNIT: "reported_at",
@@ -63,7 +63,7 @@ _EVENT_TIME: dict[Kind, str] = {
 
 def event_time(record: Record) -> float:
     """When the thing happened (not when we heard of it); retention and ordering use it."""
-    return getattr(record, _EVENT_TIME[record.kind])
+    return getattr(record, EVENT_TIME_FIELD[record.kind])
 
 
 class LiveStore:

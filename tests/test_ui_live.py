@@ -206,3 +206,21 @@ def test_flood_groups_but_keeps_every_open_alert_in_sight(flood_wall, run) -> No
     ids = model.rows[group_row].ids
     assert model.acknowledge_row(group_row, by="op") == len(ids)
     assert all(store.is_acknowledged(i) for i in ids)
+
+
+def test_quarantine_is_counted_and_viewable(wall, run) -> None:
+    from opscenter.errors import ParseError
+    from ui.quarantine_view import QuarantineDialog
+
+    window = wall.window
+    wall.runtime.quarantine.add(ParseError("feed-x", "shot.lat: 123 outside -90..90", b'{"lat": 123}\x00\x01'))
+    run(wait_until(lambda: window.quarantine_button.text() == "Quarantine: 1"))
+    assert "feed-x: shot.lat" in window.status_label.text()
+    dialog = QuarantineDialog(wall.runtime.quarantine, window)
+    assert dialog.model.rowCount() == 1
+    assert dialog.model.index(0, 1).data() == "feed-x"
+    dialog.table.selectRow(0)
+    assert '{"lat": 123}\\x00\\x01' in dialog.raw.toPlainText()
+    wall.runtime.quarantine.add(ParseError("feed-y", "not JSON", b"garbage"))
+    assert dialog.model.rowCount() == 2 and dialog.model.index(0, 1).data() == "feed-y"
+    dialog.done(0)

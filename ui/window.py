@@ -23,6 +23,7 @@ from opscenter.feed_health import FeedHealth, FeedState
 from opscenter.quarantine import Quarantine
 from opscenter.store import LiveStore
 
+from . import theme
 from .alert_queue import AlertQueueModel, AlertQueueView
 from .bridge import ChangeBatch, StoreBridge
 from .deployment import DeploymentModel, DeploymentView
@@ -161,6 +162,9 @@ class WallWindow(QMainWindow):
         self.status_label = QLabel()
         self.status_label.setObjectName("feed")
         self.statusBar().addWidget(self.status_label, 1)
+        self.quarantine_button = QPushButton("Quarantine: 0")
+        self.quarantine_button.clicked.connect(self.show_quarantine)
+        self.statusBar().addPermanentWidget(self.quarantine_button)
         return body
 
     def _build_shortcuts(self) -> None:
@@ -184,6 +188,14 @@ class WallWindow(QMainWindow):
         if row < 0 and self.queue_model.rows:
             row = 0  # nothing selected: the top of the queue is what the operator is looking at
         return self.queue_model.acknowledge_row(row, by=self.operator)
+
+    def show_quarantine(self) -> None:
+        from .quarantine_view import QuarantineDialog
+
+        dialog = QuarantineDialog(self.quarantine, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.quarantine_dialog = dialog
 
     def _set_sound(self, on: bool) -> None:
         self.sound.set_muted(not on)
@@ -222,8 +234,11 @@ class WallWindow(QMainWindow):
             self.feed_label.style().unpolish(self.feed_label)
             self.feed_label.style().polish(self.feed_label)
         q = len(self.quarantine)
+        last = self.quarantine.items()[0] if q else None
         self.status_label.setText(
             f"Shots {self.store.size(Kind.SHOT)} · calls {self.store.size(Kind.CALL)} · "
-            f"units {self.store.size(Kind.UNIT)} · quarantined messages {q}"
-            + (f" (last: {self.quarantine.items()[0].source}: {self.quarantine.items()[0].reason})" if q else "")
+            f"units {self.store.size(Kind.UNIT)}"
+            + (f" · last refused: {last.source}: {last.reason}" if last else "")
         )
+        self.quarantine_button.setText(f"Quarantine: {q}")
+        self.quarantine_button.setStyleSheet(f"color: {theme.WARN};" if q else "")
