@@ -24,9 +24,11 @@ def validator():
 
 def test_every_simulated_event_matches_the_schema() -> None:
     check = validator()
-    events = Simulator(build_demo_city(), seed=3, start=T0, warmup_s=0).advance_to(T0 + 1200)
+    events = Simulator(build_demo_city(), seed=3, start=T0, warmup_s=0).advance_to(T0 + 3600)
     kinds = set()
     for seq, payload in enumerate(events, start=1):
+        if payload.kind.value == "unit" and seq % 25:
+            continue  # thousands of position reports alike: a sample of them is enough
         doc = json.loads(encode_event(seq, T0, payload))
         errors = list(check.iter_errors(doc))
         assert not errors, f"{doc['kind']}: {errors[0].message}"
