@@ -102,3 +102,11 @@ def test_chime_policy_switches_to_rate_limited_flood_chime() -> None:
 def test_chime_sounds_differ_and_are_wav() -> None:
     alert, flood = chime_wav(Chime.ALERT), chime_wav(Chime.FLOOD)
     assert alert[:4] == b"RIFF" and flood[:4] == b"RIFF" and alert != flood
+
+
+def test_late_alert_is_placed_by_detection_time_not_arrival() -> None:
+    store = LiveStore(clock=lambda: T0)
+    for i in (5, 6, 7):
+        store.apply(shot(i))
+    store.apply(shot(2))  # arrives last, happened first
+    assert [r.shot.id for r in build_queue(store).rows] == ["S-0007", "S-0006", "S-0005", "S-0002"]
