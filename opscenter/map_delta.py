@@ -32,12 +32,13 @@ def call_item(call: CallForService) -> dict[str, Any]:
     }
 
 
-def unit_item(unit: Unit) -> dict[str, Any]:
-    return {
-        "id": unit.id, "lat": unit.lat, "lon": unit.lon, "status": unit.status.value,
-        "t": unit.reported_at, "heading": unit.heading,
-        "label": f"{unit.id} · {unit.status.label}" + (f" → {unit.assignment}" if unit.assignment else ""),
-    }
+UNIT_FIELDS = ("id", "lat", "lon", "status", "t", "heading", "assignment")
+
+
+def unit_item(unit: Unit) -> list[Any]:
+    """A unit as a short array (fields in UNIT_FIELDS order): thousands move every second, so
+    the page gets positions, not prose; it builds the label itself."""
+    return [unit.id, unit.lat, unit.lon, unit.status.value, unit.reported_at, unit.heading, unit.assignment]
 
 
 def build_delta(

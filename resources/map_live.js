@@ -73,17 +73,41 @@ function OpsMap(map, labels) {
   }
   const STYLE = { shots: shotStyle, calls: callStyle, units: unitStyle };
 
+  const UNIT_LABEL = { available: "Available", dispatched: "Dispatched", en_route: "En route",
+                       on_scene: "On scene", out_of_service: "Out of service" };
+
+  function unitFromArray(a) {
+    // [id, lat, lon, status, t, heading, assignment]: see opscenter/map_delta.py UNIT_FIELDS
+    const label = a[0] + " · " + (UNIT_LABEL[a[3]] || a[3]) + (a[6] ? " → " + a[6] : "");
+    return { id: a[0], lat: a[1], lon: a[2], status: a[3], t: a[4], heading: a[5], assignment: a[6], label: label };
+  }
+
+  function styleKey(kind, d) {
+    if (kind === "units") return d.status + (isStale(d) ? "!" : "");
+    if (kind === "shots") return d.ack + "/" + d.withdrawn + "/" + d.rounds;
+    return d.priority;
+  }
+
   function upsert(kind, d) {
+    if (Array.isArray(d)) d = unitFromArray(d);
     const known = markers[kind].get(d.id);
     if (known) {
       known.setLatLng([d.lat, d.lon]);
-      known.setStyle(STYLE[kind](d));
+      const key = styleKey(kind, d);
+      if (key !== known.options.opsStyle) {  // restyling redraws: only when the look changes
+        known.setStyle(STYLE[kind](d));
+        known.options.opsStyle = key;
+      }
       known.options.ops = d;
       return;
     }
     const marker = L.circleMarker([d.lat, d.lon], STYLE[kind](d));
     marker.options.ops = d;
+    marker.options.opsStyle = styleKey(kind, d);
     marker.bindTooltip(function (layer) { return textNode(layer.options.ops.label); });
+    marker.on("click", function () {
+      console.log("ops-click " + JSON.stringify({ kind: kind, id: String(marker.options.ops.id) }));
+    });
     marker.addTo(layers[kind]);
     markers[kind].set(d.id, marker);
   }
@@ -126,12 +150,20 @@ function OpsMap(map, labels) {
       map.flyTo([delta.focus.lat, delta.focus.lon], Math.max(map.getZoom(), 14), { duration: 0.8 });
     }
     state.applied += 1;
-    if (delta.seq) state.lastSeq = delta.seq;
+    if (delta.seq) {
+      state.lastSeq = delta.seq;
+      const seq = delta.seq;
+      // After the next frame: the canvas has drawn this delta.
+      requestAnimationFrame(function () { console.log("ops-drawn " + seq); });
+    }
     return state.lastSeq;
   }
 
-  setInterval(function () {
-    markers.units.forEach(function (m) { m.setStyle(unitStyle(m.options.ops)); });
+  setInterval(function () {  // a unit goes stale by the clock, without any message
+    markers.units.forEach(function (m) {
+      const key = styleKey("units", m.options.ops);
+      if (key !== m.options.opsStyle) { m.setStyle(unitStyle(m.options.ops)); m.options.opsStyle = key; }
+    });
   }, 2000);
 
   return {

@@ -112,10 +112,10 @@ def test_map_bridge_adds_moves_and_removes_markers(wall, run) -> None:
     run(wait_until(lambda: view.is_ready, timeout=30))
 
     async def steps():
-        unit = {"id": "ZZ9", "lat": 39.30, "lon": -76.60, "status": "available", "t": 0, "label": "ZZ9"}
+        unit = ["ZZ9", 39.30, -76.60, "available", 0, None, None]
         view._send({"units": {"upsert": [unit], "remove": []}})
         first = await js(view, "ops.position('units', 'ZZ9')")
-        view._send({"units": {"upsert": [dict(unit, lat=39.31)], "remove": []}})
+        view._send({"units": {"upsert": [["ZZ9", 39.31, -76.60, "en_route", 0, 90.0, "S-1"]], "remove": []}})
         moved = await js(view, "ops.position('units', 'ZZ9')")
         view._send({"units": {"upsert": [], "remove": ["ZZ9"]}})
         gone = await js(view, "ops.position('units', 'ZZ9')")

@@ -27,6 +27,16 @@ class ChangeBatch:
     def touches(self, kind: Kind) -> bool:
         return bool(self.upserted[kind] or self.removed[kind])
 
+    def merge(self, later: "ChangeBatch") -> None:
+        """Fold a later batch into this one (the later operation on an id wins)."""
+        for kind in Kind:
+            self.upserted[kind] -= later.removed[kind]
+            self.removed[kind] -= later.upserted[kind]
+            self.upserted[kind] |= later.upserted[kind]
+            self.removed[kind] |= later.removed[kind]
+        self.added_shots.extend(later.added_shots)
+        self.events += later.events
+
 
 class StoreBridge(QObject):
     """Emits `changed(ChangeBatch)` on a fixed cadence while the store is changing."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWebEngineCore import (
+    QWebEnginePage,
     QWebEngineSettings,
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
@@ -27,6 +29,7 @@ from opscenter.store import LiveStore
 from .bridge import ChangeBatch
 
 LOCAL_SCHEMES = {"file", "data", "qrc", "blob", "about"}
+IN_FLIGHT_TIMEOUT_S = 2.0  # a page that never reports (reloaded, hung) must not stop updates
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -45,10 +48,36 @@ class LocalOnlyInterceptor(QWebEngineUrlRequestInterceptor):
         info.block(True)
 
 
+class MapPage(QWebEnginePage):
+    """Carries the page's messages back to Python: a delta drawn, a marker clicked.
+
+    `runJavaScript` can't wait for the page to draw; the page reports with a console line
+    instead (`ops-drawn <seq>`, `ops-click <json>`), which costs nothing when nobody listens.
+    """
+
+    drawn = Signal(int)
+    clicked = Signal(str, str)
+
+    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: N802
+        if message.startswith("ops-drawn "):
+            try:
+                self.drawn.emit(int(message[10:]))
+            except ValueError:
+                pass
+        elif message.startswith("ops-click "):
+            try:
+                data = json.loads(message[10:])
+                self.clicked.emit(str(data["kind"]), str(data["id"]))
+            except (ValueError, KeyError, TypeError):
+                pass
+
+
 class MapView(QWebEngineView):
-    """`ready` fires once the page has loaded and holds the store's current picture."""
+    """`ready` fires once the page has loaded and holds the store's current picture;
+    `marker_clicked(kind, id)` when the operator clicks a marker."""
 
     ready = Signal()
+    marker_clicked = Signal(str, str)
 
     def __init__(
         self,
@@ -67,6 +96,13 @@ class MapView(QWebEngineView):
         if cache_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="opscenter-map-")
             cache_dir = Path(self._tmp.name)
+        self.map_page = MapPage(self)
+        self.setPage(self.map_page)
+        self.map_page.clicked.connect(self.marker_clicked)
+        self.map_page.drawn.connect(self._on_drawn)
+        self._pending = ChangeBatch()
+        self._in_flight = 0  # seq of the delta the page has not reported drawn yet
+        self._in_flight_since = 0.0
         self.interceptor = LocalOnlyInterceptor(self)
         self.page().profile().setUrlRequestInterceptor(self.interceptor)
         settings = self.settings()
@@ -85,15 +121,35 @@ class MapView(QWebEngineView):
         self.ready.emit()
 
     def on_batch(self, batch: ChangeBatch) -> None:
+        """Send the batch now, or — while the page is still drawing the last one — fold it into
+        the next: positions are latest-wins, so a busy page gets fewer, larger deltas instead of
+        a growing queue (latency stays bounded by what the page can draw)."""
         if not self.is_ready:
             return  # the full picture goes in when the page has loaded
-        delta = build_delta(self.store, batch.upserted, batch.removed, batch.added_shots)
-        if delta:
-            self._send(delta)
+        self._pending.merge(batch)
+        if self._in_flight and time.monotonic() - self._in_flight_since < IN_FLIGHT_TIMEOUT_S:
+            return
+        self._flush_pending()
 
-    def _send(self, delta: dict[str, Any]) -> None:
+    def _flush_pending(self) -> None:
+        pending, self._pending = self._pending, ChangeBatch()
+        delta = build_delta(self.store, pending.upserted, pending.removed, pending.added_shots)
+        if delta:
+            self._in_flight = self._send(delta)
+            self._in_flight_since = time.monotonic()
+
+    def _on_drawn(self, seq: int) -> None:
+        if seq >= self._in_flight:
+            self._in_flight = 0
+            if self._pending.events:
+                self._flush_pending()
+
+    def _send(self, delta: dict[str, Any]) -> int:
+        """Send one delta; returns its sequence number (the page reports it drawn)."""
         self.deltas_sent += 1
+        delta["seq"] = self.deltas_sent
         self._run("ops.apply", delta)
+        return self.deltas_sent
 
     def _run(self, function: str, argument: Any, callback: Callable[[Any], None] | None = None) -> None:
         script = f"{function}({json.dumps(argument, separators=(',', ':'))})"
