@@ -31,6 +31,9 @@ def _add_wall_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-db", action="store_true", help="keep nothing on disk")
     parser.add_argument("--operator", default="operator", help="name recorded on acknowledgements")
     parser.add_argument("--scale", type=float, default=1.0, help="type size factor for distant seats")
+    parser.add_argument("--districts", type=Path, metavar="FILE",
+                        help="district boundaries (GeoJSON or shapefile); default: the demo city's")
+    parser.add_argument("--posts", type=Path, metavar="FILE", help="post boundaries (GeoJSON or shapefile)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> RuntimeConfig:
     return RuntimeConfig(
         scenario=args.scenario, seed=args.seed, speed=args.speed, feed_url=args.feed,
-        db_path=None if args.no_db else args.db,
+        db_path=None if args.no_db else args.db, districts_path=args.districts, posts_path=args.posts,
     )
 
 

@@ -178,7 +178,7 @@ class _Fields:
 
 def _shot(f: _Fields) -> ShotAlert:
     return ShotAlert(
-        id=f.ident(), version=f.integer("version", 1, 2**31),
+        id=f.ident(), version=f.integer("version", 1, 2**62),
         detected_at=f.time("detected_at"),
         lat=f.number("lat", _LAT), lon=f.number("lon", _LON),  # type: ignore[arg-type]
         alert_type=f.enum("alert_type", AlertType),
@@ -190,7 +190,7 @@ def _shot(f: _Fields) -> ShotAlert:
 
 def _call(f: _Fields) -> CallForService:
     return CallForService(
-        id=f.ident(), version=f.integer("version", 1, 2**31),
+        id=f.ident(), version=f.integer("version", 1, 2**62),
         received_at=f.time("received_at"),
         priority=f.enum("priority", Priority),
         category=f.text("category", limit=MAX_ID), description=f.text("description"),
@@ -216,7 +216,7 @@ def _unit(f: _Fields) -> Unit:
 
 def _incident(f: _Fields) -> Incident:
     return Incident(
-        id=f.ident(), version=f.integer("version", 1, 2**31),
+        id=f.ident(), version=f.integer("version", 1, 2**62),
         opened_at=f.time("opened_at"),
         status=f.enum("status", IncidentStatus, default=IncidentStatus.OPEN),
         district=f.text("district", limit=MAX_ID),

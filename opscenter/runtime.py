@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import Any, Callable
 
 import aiohttp
 
+from .boundaries import Assigner, BoundarySet, load_boundaries
 from .city import City, build_demo_city
 from .demo_feed import DemoFeedServer
-from .domain import FeedEvent
+from .domain import Deletion, FeedEvent, Record
 from .feed_client import SseFeedClient
 from .feed_health import FeedHealth
 from .persistence import SqliteJournal
@@ -41,6 +43,8 @@ class RuntimeConfig:
     prune_s: float = 60.0
     stall_timeout_s: float = 10.0
     start: float | None = None  # demo start time (epoch); default now
+    districts_path: Path | None = None  # GeoJSON or shapefile of districts (default: the demo city's)
+    posts_path: Path | None = None
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -51,6 +55,13 @@ class Runtime:
         self.config = config or RuntimeConfig()
         cfg = self.config
         self.city: City = build_demo_city()
+        if cfg.districts_path is not None:
+            self.districts = load_boundaries(cfg.districts_path, layer="district")
+            self.posts = load_boundaries(cfg.posts_path, layer="post") if cfg.posts_path else None
+        else:
+            self.districts = BoundarySet.from_city(self.city, "district")
+            self.posts = BoundarySet.from_city(self.city, "post")
+        self.assigner = Assigner(self.districts, self.posts)
         self.store = LiveStore(clock=cfg.clock, retention_s=cfg.retention_s, unit_stale_s=cfg.unit_stale_s)
         self.quarantine = Quarantine(clock=cfg.clock)
         self.journal: SqliteJournal | None = None
@@ -88,7 +99,38 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
 
     def on_event(self, event: FeedEvent) -> None:
-        self.store.apply(event.payload)
+        self.apply(event.payload)
+
+    def apply(self, item: Record | Deletion) -> None:
+        """Every record from every feed goes through here: place it, then store it."""
+        self.store.apply(self.place(item))
+
+    def place(self, item: Record | Deletion) -> Record | Deletion:
+        """Fill in district and post, from the boundaries, for records whose feed left them out."""
+        if isinstance(item, Deletion) or getattr(item, "district", None) != "":
+            return item
+        lat, lon = getattr(item, "lat", None), getattr(item, "lon", None)
+        if lat is None or lon is None:
+            return item
+        district, post = self.assigner.assign(lat, lon)
+        changes: dict[str, str] = {}
+        if district:
+            changes["district"] = district
+        if post and hasattr(item, "post") and not item.post:  # type: ignore[union-attr]
+            changes["post"] = post
+        return dataclasses.replace(item, **changes) if changes else item
+
+    def boundaries_geojson(self) -> dict:
+        features = self.districts.to_geojson("district")["features"]
+        if self.posts is not None:
+            features = features + self.posts.to_geojson("post")["features"]
+        return {"type": "FeatureCollection", "features": features}
+
+    @property
+    def map_center(self) -> tuple[float, float]:
+        boxes = [a.bbox for a in self.districts.areas]
+        return ((min(b[1] for b in boxes) + max(b[3] for b in boxes)) / 2,
+                (min(b[0] for b in boxes) + max(b[2] for b in boxes)) / 2)
 
     def feed_health(self) -> list[FeedHealth]:
         return [c.health for c in self.clients]

@@ -71,3 +71,28 @@ async def test_garbage_in_the_feed_is_quarantined_and_the_feed_flows_on(tmp_path
         assert runtime.store.size(Kind.UNIT) >= count
     finally:
         await runtime.stop()
+
+
+def test_records_without_a_district_are_placed_by_the_real_boundaries() -> None:
+    from opscenter.domain import AlertType, ShotAlert
+    from tests.conftest import SHARED_DATA
+
+    districts = SHARED_DATA / "baltimore" / "bpd_police_districts_2023.geojson"
+    if not districts.exists():
+        pytest.skip("shared data not present")
+    runtime = Runtime(RuntimeConfig(db_path=None, districts_path=districts))
+    assert sorted(runtime.districts.names) == sorted(
+        ["Central", "Southeastern", "Eastern", "Northeastern", "Northern", "Northwestern", "Western",
+         "Southwestern", "Southern"])
+    # Baltimore City Hall, in Central; a feed that gives no district
+    shot = ShotAlert(id="X-1", version=1, detected_at=1.78e9, lat=39.2908, lon=-76.6108,
+                     alert_type=AlertType.SINGLE, rounds=1)
+    assert runtime.place(shot).district == "Central"
+    # a feed that names the district keeps its word
+    named = ShotAlert(id="X-2", version=1, detected_at=1.78e9, lat=39.2908, lon=-76.6108,
+                      alert_type=AlertType.SINGLE, rounds=1, district="Eastern")
+    assert runtime.place(named).district == "Eastern"
+    # outside the city: left empty rather than guessed
+    far = ShotAlert(id="X-3", version=1, detected_at=1.78e9, lat=38.9, lon=-77.03,
+                    alert_type=AlertType.SINGLE, rounds=1)
+    assert runtime.place(far).district == ""

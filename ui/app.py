@@ -64,10 +64,10 @@ class Wall:
         self.runtime = runtime
         app = ensure_application()
         app.setStyleSheet(theme.stylesheet(options.scale))
-        city = runtime.city
         self.bridge = StoreBridge(runtime.store, hz=15)
         self.window = WallWindow(
-            runtime.store, self.bridge, city.district_names(), city.to_geojson(), city.center,
+            runtime.store, self.bridge, runtime.districts.names, runtime.boundaries_geojson(),
+            runtime.map_center,
             feeds=runtime.feed_health, quarantine=runtime.quarantine, operator=options.operator,
         )
         self.window.resize(*options.size)
