@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from .domain import CallForService, CallStatus, Kind, ShotAlert, Unit
+from .domain import Advisory, CallForService, CallStatus, Kind, ShotAlert, Unit
 from .store import LiveStore
 
-LAYER = {Kind.SHOT: "shots", Kind.CALL: "calls", Kind.UNIT: "units"}
+LAYER = {Kind.SHOT: "shots", Kind.CALL: "calls", Kind.UNIT: "units", Kind.ADVISORY: "advisories"}
 PULSE_WINDOW_S = 300.0
 
 
@@ -19,7 +19,7 @@ def shot_item(store: LiveStore, shot: ShotAlert) -> dict[str, Any]:
     where = " / ".join(p for p in (shot.district, shot.post) if p)
     return {
         "id": shot.id, "lat": shot.lat, "lon": shot.lon, "type": shot.alert_type.value,
-        "rounds": shot.rounds, "ack": store.is_acknowledged(shot.id),
+        "rounds": shot.rounds, "ack": store.is_acknowledged(shot.id), "t": shot.detected_at,
         "withdrawn": store.is_withdrawn(shot.id),
         "label": f"{shot.alert_type.label} · {shot.rounds} rds · {shot.address} · {where}",
     }
@@ -39,6 +39,17 @@ def unit_item(unit: Unit) -> list[Any]:
     """A unit as a short array (fields in UNIT_FIELDS order): thousands move every second, so
     the page gets positions, not prose; it builds the label itself."""
     return [unit.id, unit.lat, unit.lon, unit.status.value, unit.reported_at, unit.heading, unit.assignment]
+
+
+def advisory_item(advisory: Advisory) -> dict[str, Any]:
+    """Areas (CAP polygons and circles) and points (CoT markers, earthquakes) as plain data."""
+    return {
+        "id": advisory.id, "lat": advisory.lat, "lon": advisory.lon, "severity": advisory.severity,
+        "category": advisory.category,
+        "polygons": [[list(p) for p in ring] for ring in advisory.polygons],
+        "circles": [list(c) for c in advisory.circles],
+        "label": " · ".join(p for p in (advisory.event, advisory.headline, advisory.severity) if p),
+    }
 
 
 def build_delta(
@@ -65,8 +76,12 @@ def build_delta(
                 items.append(shot_item(store, record))  # type: ignore[arg-type]
             elif kind is Kind.CALL:
                 items.append(call_item(record))  # type: ignore[arg-type]
-            else:
+            elif kind is Kind.UNIT:
                 items.append(unit_item(record))  # type: ignore[arg-type]
+            elif record.cancelled or (record.expires_at is not None and record.expires_at < now):  # type: ignore[union-attr]
+                gone.append(id_)  # a cancelled or expired warning leaves the map
+            else:
+                items.append(advisory_item(record))  # type: ignore[arg-type]
         if items or gone:
             delta[layer] = {"upsert": items, "remove": gone}
     fresh = []

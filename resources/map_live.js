@@ -5,13 +5,16 @@
 function OpsMap(map, labels) {
   const renderer = L.canvas({ padding: 0.3 });
   const layers = {
+    advisories: L.layerGroup().addTo(map),
+    risk: L.layerGroup().addTo(map),
+    annotations: L.layerGroup().addTo(map),
     calls: L.layerGroup().addTo(map),
     units: L.layerGroup().addTo(map),
     shots: L.layerGroup().addTo(map),
   };
   const pulses = L.layerGroup().addTo(map);
   const flashes = L.layerGroup().addTo(map);
-  const markers = { calls: new Map(), units: new Map(), shots: new Map() };
+  const markers = { calls: new Map(), units: new Map(), shots: new Map(), advisories: new Map() };
   const state = { staleAfter: 90, follow: true, lastSeq: 0, applied: 0 };
 
   const SHOT = { open: "#e5484d", ack: "#8a5356", withdrawn: "#6b727b" };
@@ -33,7 +36,33 @@ function OpsMap(map, labels) {
 
   L.control.layers(null, {
     "Shot alerts": layers.shots, "911 calls": layers.calls, "Units": layers.units,
+    "Warnings & tracks": layers.advisories, "Risk areas": layers.risk, "Annotations": layers.annotations,
   }, { collapsed: false, position: "topright" }).addTo(map);
+
+  const SEVERITY = { extreme: "#e5484d", severe: "#e8a33d", moderate: "#c9b37a", minor: "#8b9199", unknown: "#8b9199" };
+
+  function advisoryLayer(d) {
+    const colour = SEVERITY[d.severity] || SEVERITY.unknown;
+    const area = { color: colour, weight: 2, fillColor: colour, fillOpacity: 0.08, renderer: renderer };
+    const parts = [];
+    for (const ring of d.polygons || []) parts.push(L.polygon(ring, area));
+    for (const c of d.circles || []) parts.push(L.circle([c[0], c[1]], Object.assign({ radius: c[2] }, area)));
+    if (!parts.length && d.lat != null && d.lon != null) {
+      parts.push(L.circleMarker([d.lat, d.lon], { radius: 6, color: colour, weight: 2,
+        fillColor: "#1f2226", fillOpacity: 1, renderer: renderer }));
+    }
+    const group = L.featureGroup(parts);
+    group.options.ops = d;
+    group.bindTooltip(function () { return textNode(d.label); });
+    return group;
+  }
+
+  function upsertAdvisory(d) {
+    remove("advisories", d.id);  // areas change shape: redraw the group
+    const group = advisoryLayer(d);
+    group.addTo(layers.advisories);
+    markers.advisories.set(d.id, group);
+  }
 
   const legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
@@ -52,9 +81,14 @@ function OpsMap(map, labels) {
   legend.addTo(map);
 
   function shotStyle(d) {
+    // size by rounds; a possible firecracker is a ring; older alerts fade over six hours
     const colour = d.withdrawn ? SHOT.withdrawn : (d.ack ? SHOT.ack : SHOT.open);
-    return { radius: 7 + Math.min(d.rounds || 1, 16) * 0.5, color: "#1f2226", weight: 1.5,
-             fillColor: colour, fillOpacity: d.ack ? 0.6 : 0.95, renderer: renderer };
+    const age = d.t ? Math.max(0, Date.now() / 1000 - d.t) : 0;
+    const fade = Math.max(0.35, 1 - age / 21600);
+    const ring = d.type === "possible_firecracker";
+    return { radius: 6 + Math.min(d.rounds || 1, 16) * 0.5, color: ring ? colour : "#1f2226",
+             weight: ring ? 3 : 1.5, fillColor: ring ? "#1f2226" : colour,
+             fillOpacity: (d.ack ? 0.6 : 0.95) * fade, opacity: fade, renderer: renderer };
   }
   function callStyle(d) {
     const urgent = d.priority === "emergency" || d.priority === "high";
@@ -84,7 +118,7 @@ function OpsMap(map, labels) {
 
   function styleKey(kind, d) {
     if (kind === "units") return d.status + (isStale(d) ? "!" : "");
-    if (kind === "shots") return d.ack + "/" + d.withdrawn + "/" + d.rounds;
+    if (kind === "shots") return d.ack + "/" + d.withdrawn + "/" + d.rounds + "/" + d.type;
     return d.priority;
   }
 
@@ -139,11 +173,11 @@ function OpsMap(map, labels) {
   }
 
   function apply(delta) {
-    for (const kind of ["calls", "units", "shots"]) {
+    for (const kind of ["advisories", "calls", "units", "shots"]) {
       const part = delta[kind];
       if (!part) continue;
       for (const id of part.remove || []) remove(kind, id);
-      for (const d of part.upsert || []) upsert(kind, d);
+      for (const d of part.upsert || []) (kind === "advisories" ? upsertAdvisory : upsert.bind(null, kind))(d);
     }
     for (const d of delta.pulse || []) pulse(d);
     if (delta.focus && state.follow) {
@@ -172,7 +206,8 @@ function OpsMap(map, labels) {
     configure: function (opts) { Object.assign(state, opts || {}); return JSON.stringify(state); },
     counts: function () {
       return JSON.stringify({ calls: markers.calls.size, units: markers.units.size,
-                              shots: markers.shots.size, pulses: pulses.getLayers().length,
+                              shots: markers.shots.size, advisories: markers.advisories.size,
+                              pulses: pulses.getLayers().length,
                               applied: state.applied, lastSeq: state.lastSeq });
     },
     tooltip: function (kind, id) {

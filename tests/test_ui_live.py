@@ -127,25 +127,40 @@ def test_map_bridge_adds_moves_and_removes_markers(wall, run) -> None:
 
 
 def test_feed_strings_never_execute_in_the_map(wall, run) -> None:
+    """Every layer that shows feed text gets the injection corpus; a JS sentinel must stay unset."""
+    from opscenter.domain import Advisory, CallForService, Priority, Unit, UnitStatus
+
     view = wall.window.map_view
     store = wall.runtime.store
     run(wait_until(lambda: view.is_ready, timeout=30))
+    now = store.clock()
+    probes = []
     for i, payload in enumerate(XSS):
-        store.apply(ShotAlert(id=f"X-{i}", version=1, detected_at=store.clock() - 1000, lat=39.29,
+        store.apply(ShotAlert(id=f"X-{i}", version=1, detected_at=now - 1000, lat=39.29,
                               lon=-76.61, alert_type=AlertType.SINGLE, rounds=1, address=payload,
                               district=payload[:20], post="1"))
+        store.apply(CallForService(id=f"XC-{i}", version=1, received_at=now, priority=Priority.HIGH,
+                                   category=payload[:80], description=payload, lat=39.30, lon=-76.62,
+                                   address=payload))
+        store.apply(Unit(id=payload[:80], version=1, reported_at=now, status=UnitStatus.AVAILABLE,
+                         lat=39.31, lon=-76.63, assignment=None))
+        store.apply(Advisory(id=f"XA-{i}", version=1, issued_at=now, category="cot", event=payload,
+                             headline=payload, lat=39.32, lon=-76.64))
+        probes += [("shots", f"X-{i}", payload), ("calls", f"XC-{i}", payload),
+                   ("units", payload[:80], payload[:80]), ("advisories", f"XA-{i}", payload)]
 
     async def probe():
-        await asyncio.sleep(0.5)
-        shown = [await js(view, f"ops.tooltip('shots', 'X-{i}')") for i in range(len(XSS))]
+        await asyncio.sleep(0.8)
+        shown = [await js(view, f"ops.tooltip({json.dumps(kind)}, {json.dumps(id_)})") for kind, id_, _ in probes]
         await asyncio.sleep(0.5)
         pwned = await js(view, "String(window.__pwned)")
         return shown, pwned
 
     shown, pwned = run(probe())
     assert pwned == "undefined"
-    for payload, tip in zip(XSS, shown):
-        assert payload in tip["text"]  # shown literally, as text
+    for (kind, _id, payload), tip in zip(probes, shown):
+        assert tip is not None, f"{kind} marker missing"
+        assert payload in tip["text"], kind  # shown literally, as text
         assert "<img" not in tip["html"] and "<svg" not in tip["html"] and "<script" not in tip["html"]
 
 
