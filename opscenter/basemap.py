@@ -78,6 +78,7 @@ def build_base_map(
         f'<link rel="stylesheet" href="{(RESOURCES / "map_live.css").as_uri()}"/>'
     ))
     root.html.add_child(folium.Element(
+        f'<script src="{(RESOURCES / "unit_layer.js").as_uri()}"></script>'
         f'<script src="{(RESOURCES / "map_live.js").as_uri()}"></script>'
     ))
     # Labels go in as JSON data and are set with textContent in the page, never as HTML.

@@ -9,19 +9,22 @@ function OpsMap(map, labels) {
     risk: L.layerGroup().addTo(map),
     annotations: L.layerGroup().addTo(map),
     calls: L.layerGroup().addTo(map),
-    units: L.layerGroup().addTo(map),
     shots: L.layerGroup().addTo(map),
   };
   const pulses = L.layerGroup().addTo(map);
   const flashes = L.layerGroup().addTo(map);
   const markers = { calls: new Map(), units: new Map(), shots: new Map(), advisories: new Map() };
-  const state = { staleAfter: 90, follow: true, lastSeq: 0, applied: 0 };
+  const state = { staleAfter: 90, follow: true, lastSeq: 0, applied: 0, applyMs: 0 };
+  const UNIT_COLOURS = { available: "#9aa3ad", dispatched: "#d6d9dd", en_route: "#eceff1",
+                         on_scene: "#ffffff", out_of_service: "#50555c" };
+  const units = new OpsUnitLayer({ radius: 6, trailSeconds: 600, colours: UNIT_COLOURS,
+                                   staleAfter: function () { return state.staleAfter; } });
+  units.addTo(map);
+  layers.units = units;
 
   const SHOT = { open: "#e5484d", ack: "#8a5356", withdrawn: "#6b727b" };
   const CALL = { emergency: "#e8a33d", high: "#d8b777", medium: "#9aa3ad", low: "#7d848c",
                  non_emergency: "#646a72", other: "#646a72" };
-  const UNIT = { available: "#9aa3ad", dispatched: "#d6d9dd", en_route: "#eceff1",
-                 on_scene: "#ffffff", out_of_service: "#50555c" };
 
   function textNode(text) {
     const el = document.createElement("div");
@@ -69,7 +72,7 @@ function OpsMap(map, labels) {
     const box = L.DomUtil.create("div", "ops-legend");
     const rows = [["dot", SHOT.open, "Shot alert, open"], ["dot", SHOT.ack, "Shot alert, acknowledged"],
                   ["ring", CALL.emergency, "911 call, emergency / high"], ["ring", CALL.medium, "911 call, other"],
-                  ["dot", UNIT.available, "Unit"], ["dashed", "#e8a33d", "Unit, position late"]];
+                  ["dot", UNIT_COLOURS.available, "Unit"], ["dashed", "#e8a33d", "Unit, position late"]];
     for (const [shape, colour, text] of rows) {
       const row = L.DomUtil.create("div", "ops-legend-row", box);
       const mark = L.DomUtil.create("span", "ops-legend-" + (shape === "dashed" ? "ring dashed" : shape), row);
@@ -95,17 +98,7 @@ function OpsMap(map, labels) {
     return { radius: urgent ? 6 : 4, color: CALL[d.priority] || CALL.other, weight: urgent ? 2.5 : 1.5,
              fillColor: "#1f2226", fillOpacity: 0.9, renderer: renderer };
   }
-  function unitStyle(d) {
-    const stale = isStale(d);
-    return { radius: 6, color: stale ? "#e8a33d" : "#1f2226", weight: stale ? 2.5 : 1.5,
-             dashArray: stale ? "3 3" : null,
-             fillColor: stale ? "#1f2226" : (UNIT[d.status] || UNIT.available),
-             fillOpacity: 1, renderer: renderer };
-  }
-  function isStale(d) {
-    return d.status !== "out_of_service" && (Date.now() / 1000 - d.t) > state.staleAfter;
-  }
-  const STYLE = { shots: shotStyle, calls: callStyle, units: unitStyle };
+  const STYLE = { shots: shotStyle, calls: callStyle };
 
   const UNIT_LABEL = { available: "Available", dispatched: "Dispatched", en_route: "En route",
                        on_scene: "On scene", out_of_service: "Out of service" };
@@ -117,13 +110,12 @@ function OpsMap(map, labels) {
   }
 
   function styleKey(kind, d) {
-    if (kind === "units") return d.status + (isStale(d) ? "!" : "");
     if (kind === "shots") return d.ack + "/" + d.withdrawn + "/" + d.rounds + "/" + d.type;
     return d.priority;
   }
 
   function upsert(kind, d) {
-    if (Array.isArray(d)) d = unitFromArray(d);
+    if (kind === "units") { units.upsert(unitFromArray(d)); return; }
     const known = markers[kind].get(d.id);
     if (known) {
       known.setLatLng([d.lat, d.lon]);
@@ -147,6 +139,7 @@ function OpsMap(map, labels) {
   }
 
   function remove(kind, id) {
+    if (kind === "units") { units.remove(id); return; }
     const marker = markers[kind].get(id);
     if (marker) {
       layers[kind].removeLayer(marker);
@@ -162,9 +155,11 @@ function OpsMap(map, labels) {
   }
 
   function flash(id) {
-    const marker = markers.shots.get(id) || markers.calls.get(id) || markers.units.get(id);
-    if (!marker) return false;
-    const at = marker.getLatLng();
+    const marker = markers.shots.get(id) || markers.calls.get(id);
+    const unit = marker ? null : units.get(id);
+    if (!marker && !unit) return false;
+    const at = marker ? marker.getLatLng() : L.latLng(unit.lat, unit.lon);
+    if (unit) units.select(id);
     map.flyTo(at, Math.max(map.getZoom(), 15), { duration: 0.8 });
     const icon = L.divIcon({ className: "flash-ring", iconSize: [60, 60] });
     const ring = L.marker(at, { icon: icon, interactive: false, keyboard: false }).addTo(flashes);
@@ -173,6 +168,7 @@ function OpsMap(map, labels) {
   }
 
   function apply(delta) {
+    const started = performance.now();
     for (const kind of ["advisories", "calls", "units", "shots"]) {
       const part = delta[kind];
       if (!part) continue;
@@ -184,40 +180,48 @@ function OpsMap(map, labels) {
       map.flyTo([delta.focus.lat, delta.focus.lon], Math.max(map.getZoom(), 14), { duration: 0.8 });
     }
     state.applied += 1;
+    state.applyMs += performance.now() - started;
     if (delta.seq) {
       state.lastSeq = delta.seq;
       const seq = delta.seq;
       // After the next frame: the canvas has drawn this delta.
-      requestAnimationFrame(function () { console.log("ops-drawn " + seq); });
+      const appliedAt = Date.now();
+      requestAnimationFrame(function () { console.log("ops-drawn " + seq + " " + appliedAt + " " + Date.now()); });
     }
     return state.lastSeq;
   }
 
-  setInterval(function () {  // a unit goes stale by the clock, without any message
-    markers.units.forEach(function (m) {
-      const key = styleKey("units", m.options.ops);
-      if (key !== m.options.opsStyle) { m.setStyle(unitStyle(m.options.ops)); m.options.opsStyle = key; }
-    });
-  }, 2000);
+  setInterval(function () { units.redraw(); }, 2000);  // a unit goes stale by the clock alone
 
   return {
     apply: apply,
     flash: flash,
     configure: function (opts) { Object.assign(state, opts || {}); return JSON.stringify(state); },
     counts: function () {
-      return JSON.stringify({ calls: markers.calls.size, units: markers.units.size,
+      return JSON.stringify({ calls: markers.calls.size, units: units.count(),
                               shots: markers.shots.size, advisories: markers.advisories.size,
-                              pulses: pulses.getLayers().length,
+                              pulses: pulses.getLayers().length, applyMs: state.applyMs,
+                              drawMs: units.drawMs, draws: units.draws,
                               applied: state.applied, lastSeq: state.lastSeq });
     },
     tooltip: function (kind, id) {
+      if (kind === "units") {  // drawn as canvas text: there is no HTML to inject into
+        const d = units.get(id);
+        return d ? JSON.stringify({ html: "", text: d.label }) : "null";
+      }
       const m = markers[kind] && markers[kind].get(id);
       if (!m) return "null";
       m.openTooltip();
       const el = m.getTooltip() && m.getTooltip().getElement();
       return JSON.stringify({ html: el ? el.innerHTML : null, text: el ? el.textContent : null });
     },
+    select: function (id) { units.select(id); return true; },
+    trail: function (id) { return JSON.stringify((units._trails.get(id) || []).length); },
     position: function (kind, id) {
+      if (kind === "units") {
+        const d = units.get(id);
+        return d ? JSON.stringify({ lat: d.lat, lng: d.lon }) : "null";
+      }
       const m = markers[kind] && markers[kind].get(id);
       return m ? JSON.stringify(m.getLatLng()) : "null";
     },
