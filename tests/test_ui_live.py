@@ -26,7 +26,7 @@ async def js(view, script: str, timeout: float = 10.0):
     future = asyncio.get_event_loop().create_future()
     view.evaluate(script, lambda result: future.done() or future.set_result(result))
     raw = await asyncio.wait_for(future, timeout)
-    return json.loads(raw) if isinstance(raw, str) and raw[:1] in "{[n" else raw
+    return json.loads(raw) if isinstance(raw, str) and raw and raw[0] in "{[n" else raw
 
 
 @pytest.fixture
@@ -239,3 +239,32 @@ def test_quarantine_is_counted_and_viewable(wall, run) -> None:
     wall.runtime.quarantine.add(ParseError("feed-y", "not JSON", b"garbage"))
     assert dialog.model.rowCount() == 2 and dialog.model.index(0, 1).data() == "feed-y"
     dialog.done(0)
+
+
+def test_clicking_a_marker_opens_details_with_what_is_nearby(wall, run) -> None:
+    from opscenter.domain import CallForService, Priority
+
+    window = wall.window
+    store = wall.runtime.store
+    run(wait_until(lambda: window.map_view.is_ready, timeout=30))
+    now = store.clock()
+    store.apply(ShotAlert(id="N-1", version=1, detected_at=now - 600, lat=39.3000, lon=-76.6000,
+                          alert_type=AlertType.SINGLE, rounds=1, address="<i>old</i>"))
+    store.apply(ShotAlert(id="N-2", version=1, detected_at=now, lat=39.3010, lon=-76.6000,
+                          alert_type=AlertType.MULTIPLE, rounds=5, address="1 Near St"))
+    store.apply(CallForService(id="N-C", version=1, received_at=now + 60, priority=Priority.HIGH,
+                               category="DISCHRG FIREARM", description="", lat=39.3005, lon=-76.6003))
+
+    async def click():
+        await asyncio.sleep(0.5)
+        # the page reports a click as a console line; this is the line a click on N-2 writes
+        await js(window.map_view, "console.log('ops-click ' + JSON.stringify({kind: 'shots', id: 'N-2'}))")
+        await wait_until(lambda: window.details.selected is not None)
+
+    run(click())
+    assert window.details.selected == (Kind.SHOT, "N-2")
+    ids = {window.details.table.item(r, 1).text() for r in range(window.details.table.rowCount())}
+    assert {"N-1", "N-C"} <= ids and "N-2" not in ids  # earlier shot 111 m away, the call 65 m away
+    distances = [window.details.table.item(r, 2).text() for r in range(window.details.table.rowCount())]
+    assert distances[0].endswith(" m")
+    assert window.right_split.sizes()[2] > 0  # the panel opened

@@ -27,6 +27,7 @@ from . import theme
 from .alert_queue import AlertQueueModel, AlertQueueView
 from .bridge import ChangeBatch, StoreBridge
 from .deployment import DeploymentModel, DeploymentView
+from .details import DetailsPanel
 from .map_view import MapView
 from .sound import AlertSound
 
@@ -74,11 +75,14 @@ class WallWindow(QMainWindow):
         self.deployment_model = DeploymentModel(store, districts, parent=self)
         self.deployment_view = DeploymentView(self.deployment_model)
         self.map_view = MapView(store, boundaries, center, parent=self)
+        self.details = DetailsPanel(store)
 
         self.setCentralWidget(self._build_body())
         self._build_shortcuts()
         self.queue_model.layout_changed.connect(self._on_queue_layout)
         self.queue_view.alert_activated.connect(self.map_view.flash)
+        self.queue_view.alert_activated.connect(lambda alert_id: self.show_details(Kind.SHOT, alert_id))
+        self.map_view.marker_clicked.connect(self._on_marker_clicked)
         bridge.changed.connect(self.on_batch)
 
         self._clock_timer = QTimer(self)
@@ -143,8 +147,11 @@ class WallWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(_panel("Shot alerts", self.queue_view, queue_footer))
         right.addWidget(_panel("Deployment", self.deployment_view))
+        right.addWidget(self.details)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
+        right.setSizes([520, 330, 0])  # details open when something is picked
+        self.right_split = right
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.map_view)
@@ -188,6 +195,18 @@ class WallWindow(QMainWindow):
         if row < 0 and self.queue_model.rows:
             row = 0  # nothing selected: the top of the queue is what the operator is looking at
         return self.queue_model.acknowledge_row(row, by=self.operator)
+
+    def _on_marker_clicked(self, layer: str, record_id: str) -> None:
+        kind = {"shots": Kind.SHOT, "calls": Kind.CALL, "units": Kind.UNIT, "advisories": Kind.ADVISORY}.get(layer)
+        if kind is not None:
+            self.show_details(kind, record_id)
+
+    def show_details(self, kind: Kind, record_id: str) -> None:
+        if self.details.show_record(kind, record_id):
+            sizes = self.right_split.sizes()
+            if sizes[2] < 200:
+                total = sum(sizes)
+                self.right_split.setSizes([int(total * 0.45), int(total * 0.25), int(total * 0.30)])
 
     def show_quarantine(self) -> None:
         from .quarantine_view import QuarantineDialog
