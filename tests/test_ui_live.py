@@ -268,3 +268,29 @@ def test_clicking_a_marker_opens_details_with_what_is_nearby(wall, run) -> None:
     distances = [window.details.table.item(r, 2).text() for r in range(window.details.table.rowCount())]
     assert distances[0].endswith(" m")
     assert window.right_split.sizes()[2] > 0  # the panel opened
+
+
+def test_the_map_page_never_reaches_off_the_machine(wall, run) -> None:
+    view = wall.window.map_view
+    run(wait_until(lambda: view.is_ready, timeout=30))
+
+    async def try_to_leak():
+        await asyncio.sleep(0.5)
+        await js(view, "(function(){ window.__leak = {img: 'pending', fetch: 'pending'};"
+                       " var i = new Image(); i.onload = function(){ window.__leak.img = 'loaded'; };"
+                       " i.onerror = function(){ window.__leak.img = 'blocked'; };"
+                       " i.src = 'https://tiles.example.org/1/2/3.png';"
+                       " fetch('http://203.0.113.9/x').then(function(){ window.__leak.fetch = 'reached'; },"
+                       " function(){ window.__leak.fetch = 'blocked'; }); return 'ok'; })()")
+        result = {}
+        for _ in range(100):
+            result = await js(view, "JSON.stringify(window.__leak)")
+            if "pending" not in result.values():
+                break
+            await asyncio.sleep(0.1)
+        return result
+
+    result = run(try_to_leak())
+    assert result == {"img": "blocked", "fetch": "blocked"}
+    # and nothing the page itself loads (Leaflet, styles, scripts) needed the network
+    assert view.interceptor.blocked == []
