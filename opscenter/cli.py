@@ -34,6 +34,10 @@ def _add_wall_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--districts", type=Path, metavar="FILE",
                         help="district boundaries (GeoJSON or shapefile); default: the demo city's")
     parser.add_argument("--posts", type=Path, metavar="FILE", help="post boundaries (GeoJSON or shapefile)")
+    tiles = parser.add_mutually_exclusive_group()
+    tiles.add_argument("--tiles", type=Path, metavar="FILE.mbtiles", help="base map tiles from a local MBTiles file")
+    tiles.add_argument("--tiles-url", metavar="URL", help="base map tiles from the center's XYZ server, e.g. "
+                       "https://tiles.city.local/{z}/{x}/{y}.png (default: no tiles, a vector view)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +84,7 @@ def _config(args: argparse.Namespace) -> RuntimeConfig:
     return RuntimeConfig(
         scenario=args.scenario, seed=args.seed, speed=args.speed, feed_url=args.feed,
         db_path=None if args.no_db else args.db, districts_path=args.districts, posts_path=args.posts,
+        tiles_path=args.tiles, tiles_url=args.tiles_url,
     )
 
 

@@ -26,6 +26,7 @@ from .feed_health import FeedHealth
 from .persistence import SqliteJournal
 from .quarantine import Quarantine
 from .store import LiveStore
+from .tiles import MbTiles, TileServer
 
 
 @dataclass(slots=True)
@@ -45,6 +46,8 @@ class RuntimeConfig:
     start: float | None = None  # demo start time (epoch); default now
     districts_path: Path | None = None  # GeoJSON or shapefile of districts (default: the demo city's)
     posts_path: Path | None = None
+    tiles_path: Path | None = None  # an MBTiles file, served on loopback to the map
+    tiles_url: str | None = None  # or a center's own XYZ tile server
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -71,9 +74,15 @@ class Runtime:
         self._session: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.loaded_from_disk = 0
+        self.tile_server: TileServer | None = None
+        self.tiles_url: str | None = cfg.tiles_url
 
     async def start(self) -> None:
         cfg = self.config
+        if cfg.tiles_path is not None:
+            self.tile_server = TileServer(MbTiles(cfg.tiles_path))
+            await self.tile_server.start()
+            self.tiles_url = self.tile_server.url_template
         if cfg.db_path is not None:
             self.journal = SqliteJournal(cfg.db_path)
             self.loaded_from_disk = self.journal.load_into(self.store)
@@ -159,6 +168,8 @@ class Runtime:
             await self._session.close()
         if self.demo is not None:
             await self.demo.stop()
+        if self.tile_server is not None:
+            await self.tile_server.stop()
         if self.journal is not None:
             self.journal.close()
             self.journal = None

@@ -294,3 +294,40 @@ def test_the_map_page_never_reaches_off_the_machine(wall, run) -> None:
     assert result == {"img": "blocked", "fetch": "blocked"}
     # and nothing the page itself loads (Leaflet, styles, scripts) needed the network
     assert view.interceptor.blocked == []
+
+
+def test_the_map_draws_tiles_from_a_local_mbtiles_file(run, tmp_path) -> None:
+    import math
+    import sqlite3
+
+    from tests.test_tiles import png
+
+    path = tmp_path / "city.mbtiles"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+    db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+    for z in (11, 12, 13):
+        n = 2 ** z
+        xs = [int((lon + 180) / 360 * n) for lon in (-76.75, -76.50)]
+        ys = [int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n) for lat in (39.40, 39.17)]
+        for x in range(xs[0], xs[1] + 1):
+            for y in range(ys[0], ys[1] + 1):
+                db.execute("INSERT INTO tiles VALUES (?,?,?,?)", (z, x, n - 1 - y, png(60)))
+    db.commit()
+    db.close()
+    runtime = Runtime(RuntimeConfig(db_path=None, tiles_path=path))
+
+    async def start() -> Wall:
+        await runtime.start()
+        return Wall(runtime, WallOptions(size=(1400, 900)))
+
+    wall = run(start())
+    try:
+        run(wait_until(lambda: wall.window.map_view.is_ready, timeout=30))
+        run(wait_until(lambda: runtime.tile_server.served >= 4, timeout=20))
+        assert wall.window.map_view.interceptor.blocked == []
+    finally:
+        async def stop() -> None:
+            wall.close()
+            await runtime.stop()
+        run(stop())

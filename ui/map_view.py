@@ -38,13 +38,14 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 class LocalOnlyInterceptor(QWebEngineUrlRequestInterceptor):
     """Blocks every request that is not to this machine; keeps what it blocked for the record."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, allowed_hosts: set[str] | None = None, parent=None) -> None:
         super().__init__(parent)
         self.blocked: list[str] = []
+        self.allowed_hosts = set(allowed_hosts or ())
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802
         url = info.requestUrl()
-        if url.scheme() in LOCAL_SCHEMES or url.host() in LOCAL_HOSTS:
+        if url.scheme() in LOCAL_SCHEMES or url.host() in LOCAL_HOSTS or url.host() in self.allowed_hosts:
             return
         self.blocked.append(url.toString())
         info.block(True)
@@ -97,6 +98,7 @@ class MapView(QWebEngineView):
         boundaries: dict[str, Any],
         center: tuple[float, float],
         cache_dir: Path | None = None,
+        tiles_url: str | None = None,
         parent=None,
     ) -> None:
         super().__init__(parent)
@@ -116,12 +118,16 @@ class MapView(QWebEngineView):
         self._in_flight = 0  # seq of the delta the page has not reported drawn yet
         self._in_flight_since = 0.0
         self.sent_times: dict[int, float] = {}
-        self.interceptor = LocalOnlyInterceptor(self)
+        # The only host off this machine the page may ask is a configured tile server's.
+        tile_host = QUrl(tiles_url.replace("{", "").replace("}", "")).host() if tiles_url else ""
+        remote_tiles = bool(tile_host) and tile_host not in LOCAL_HOSTS
+        self.interceptor = LocalOnlyInterceptor({tile_host} if remote_tiles else set(), self)
         self.page().profile().setUrlRequestInterceptor(self.interceptor)
         settings = self.settings()
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
-        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
-        page_path = build_base_map(boundaries, center, cache_dir)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
+                              bool(tiles_url))
+        page_path = build_base_map(boundaries, center, cache_dir, tiles_url=tiles_url)
         self.loadFinished.connect(self._on_loaded)
         self.load(QUrl.fromLocalFile(str(page_path)))
 

@@ -61,6 +61,7 @@ class WallWindow(QMainWindow):
         quarantine: Quarantine,
         operator: str = "operator",
         sound: AlertSound | None = None,
+        tiles_url: str | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("OpsCenter — live operations")
@@ -74,7 +75,7 @@ class WallWindow(QMainWindow):
         self.queue_view = AlertQueueView(self.queue_model)
         self.deployment_model = DeploymentModel(store, districts, parent=self)
         self.deployment_view = DeploymentView(self.deployment_model)
-        self.map_view = MapView(store, boundaries, center, parent=self)
+        self.map_view = MapView(store, boundaries, center, tiles_url=tiles_url, parent=self)
         self.details = DetailsPanel(store)
 
         self.setCentralWidget(self._build_body())
