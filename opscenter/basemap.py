@@ -79,6 +79,7 @@ def build_base_map(
     ))
     root.html.add_child(folium.Element(
         f'<script src="{(RESOURCES / "unit_layer.js").as_uri()}"></script>'
+        f'<script src="{(RESOURCES / "heat_layer.js").as_uri()}"></script>'
         f'<script src="{(RESOURCES / "map_live.js").as_uri()}"></script>'
     ))
     # Labels go in as JSON data and are set with textContent in the page, never as HTML.

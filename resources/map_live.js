@@ -21,6 +21,21 @@ function OpsMap(map, labels) {
                                    staleAfter: function () { return state.staleAfter; } });
   units.addTo(map);
   layers.units = units;
+  const heat = new OpsHeatLayer({});  // added from the layer control
+  layers.heat = heat;
+  let heatDirty = false;
+  function refreshHeat() {  // shots of the last 7 days, heavier for more rounds, lighter with age
+    heatDirty = false;
+    const now = Date.now() / 1000;
+    const points = [];
+    markers.shots.forEach(function (m) {
+      const d = m.options.ops;
+      const age = d.t ? now - d.t : 0;
+      if (age > 7 * 86400) return;
+      points.push([d.lat, d.lon, (1 + Math.min(d.rounds || 1, 10) / 5) * (1 - age / (8 * 86400))]);
+    });
+    heat.setPoints(points);
+  }
 
   const SHOT = { open: "#e5484d", ack: "#8a5356", withdrawn: "#6b727b" };
   const CALL = { emergency: "#e8a33d", high: "#d8b777", medium: "#9aa3ad", low: "#7d848c",
@@ -40,6 +55,7 @@ function OpsMap(map, labels) {
   L.control.layers(null, {
     "Shot alerts": layers.shots, "911 calls": layers.calls, "Units": layers.units,
     "Warnings & tracks": layers.advisories, "Risk areas": layers.risk, "Annotations": layers.annotations,
+    "Heat, shootings 7 days": heat,
   }, { collapsed: false, position: "topright" }).addTo(map);
 
   const SEVERITY = { extreme: "#e5484d", severe: "#e8a33d", moderate: "#c9b37a", minor: "#8b9199", unknown: "#8b9199" };
@@ -175,6 +191,7 @@ function OpsMap(map, labels) {
       for (const id of part.remove || []) remove(kind, id);
       for (const d of part.upsert || []) (kind === "advisories" ? upsertAdvisory : upsert.bind(null, kind))(d);
     }
+    if (delta.shots && !heatDirty) { heatDirty = true; setTimeout(refreshHeat, 500); }
     for (const d of delta.pulse || []) pulse(d);
     if (delta.focus && state.follow) {
       map.flyTo([delta.focus.lat, delta.focus.lon], Math.max(map.getZoom(), 14), { duration: 0.8 });
@@ -201,7 +218,7 @@ function OpsMap(map, labels) {
       return JSON.stringify({ calls: markers.calls.size, units: units.count(),
                               shots: markers.shots.size, advisories: markers.advisories.size,
                               pulses: pulses.getLayers().length, applyMs: state.applyMs,
-                              drawMs: units.drawMs, draws: units.draws,
+                              drawMs: units.drawMs, draws: units.draws, heat: heat.count(),
                               applied: state.applied, lastSeq: state.lastSeq });
     },
     tooltip: function (kind, id) {
@@ -216,6 +233,7 @@ function OpsMap(map, labels) {
       return JSON.stringify({ html: el ? el.innerHTML : null, text: el ? el.textContent : null });
     },
     select: function (id) { units.select(id); return true; },
+    showHeat: function (on) { if (on) heat.addTo(map); else map.removeLayer(heat); refreshHeat(); return heat.count(); },
     trail: function (id) { return JSON.stringify((units._trails.get(id) || []).length); },
     position: function (kind, id) {
       if (kind === "units") {

@@ -331,3 +331,19 @@ def test_the_map_draws_tiles_from_a_local_mbtiles_file(run, tmp_path) -> None:
             wall.close()
             await runtime.stop()
         run(stop())
+
+
+def test_heat_layer_counts_recent_shootings(wall, run) -> None:
+    view = wall.window.map_view
+    store = wall.runtime.store
+    run(wait_until(lambda: view.is_ready, timeout=30))
+    store.apply(ShotAlert(id="H-old", version=1, detected_at=store.clock() - 9 * 86400, lat=39.29,
+                          lon=-76.61, alert_type=AlertType.SINGLE, rounds=1))
+
+    async def heat():
+        await asyncio.sleep(0.5)
+        return await js(view, "ops.showHeat(true)")
+
+    count = run(heat())
+    recent = sum(1 for s in store.shots() if store.clock() - s.detected_at < 7 * 86400)
+    assert count == recent > 0  # the nine-day-old alert is not in the heat
