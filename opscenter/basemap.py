@@ -16,6 +16,7 @@ from typing import Any
 
 import folium
 import xstatic.pkg.leaflet as xs_leaflet
+import xstatic.pkg.leaflet_markercluster as xs_cluster
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -51,8 +52,13 @@ def build_base_map(
         location=list(center), zoom_start=zoom, tiles=None, prefer_canvas=True,
         control_scale=True, zoom_control=False, attribution_control=False, zoom_snap=0.25,
     )
-    fmap.default_js = [("leaflet", leaflet_js.as_uri())]
-    fmap.default_css = [("leaflet_css", leaflet_css.as_uri())]
+    fmap.options["maxZoom"] = 19  # with no tile layer Leaflet has no zoom range; clustering needs one
+    fmap.options["minZoom"] = 8
+    cluster = Path(xs_cluster.BASE_DIR)
+    fmap.default_js = [("leaflet", leaflet_js.as_uri()),
+                       ("markercluster", (cluster / "leaflet.markercluster.js").as_uri())]
+    fmap.default_css = [("leaflet_css", leaflet_css.as_uri()),
+                        ("markercluster_css", (cluster / "MarkerCluster.css").as_uri())]
     if tiles_url:
         folium.TileLayer(tiles=tiles_url, attr="local tiles", name="Tiles").add_to(fmap)
 

@@ -8,7 +8,21 @@ function OpsMap(map, labels) {
     advisories: L.layerGroup().addTo(map),
     risk: L.layerGroup().addTo(map),
     annotations: L.layerGroup().addTo(map),
-    calls: L.layerGroup().addTo(map),
+    // calls pile up where a city is busy: cluster them below street zoom, grey with the count,
+    // an amber edge when an emergency or high-priority call is inside
+    calls: L.markerClusterGroup({
+      disableClusteringAtZoom: 15, maxClusterRadius: 45, showCoverageOnHover: false,
+      spiderfyOnMaxZoom: false, chunkedLoading: true,
+      iconCreateFunction: function (cluster) {
+        const urgent = cluster.getAllChildMarkers().some(function (m) {
+          const p = m.options.ops && m.options.ops.priority;
+          return p === "emergency" || p === "high";
+        });
+        const el = document.createElement("div");
+        el.textContent = String(cluster.getChildCount());
+        return L.divIcon({ html: el, className: "ops-cluster" + (urgent ? " urgent" : ""), iconSize: [34, 34] });
+      },
+    }).addTo(map),
     shots: L.layerGroup().addTo(map),
   };
   const pulses = L.layerGroup().addTo(map);
@@ -56,7 +70,7 @@ function OpsMap(map, labels) {
     "Shot alerts": layers.shots, "911 calls": layers.calls, "Units": layers.units,
     "Warnings & tracks": layers.advisories, "Risk areas": layers.risk, "Annotations": layers.annotations,
     "Heat, shootings 7 days": heat,
-  }, { collapsed: false, position: "topright" }).addTo(map);
+  }, { collapsed: true, position: "topright" }).addTo(map);  // opens on hover or touch
 
   const SEVERITY = { extreme: "#e5484d", severe: "#e8a33d", moderate: "#c9b37a", minor: "#8b9199", unknown: "#8b9199" };
 
@@ -228,9 +242,12 @@ function OpsMap(map, labels) {
       }
       const m = markers[kind] && markers[kind].get(id);
       if (!m) return "null";
-      m.openTooltip();
-      const el = m.getTooltip() && m.getTooltip().getElement();
-      return JSON.stringify({ html: el ? el.innerHTML : null, text: el ? el.textContent : null });
+      // the element the tooltip shows (also for a marker folded into a cluster right now)
+      if (m._map) m.openTooltip();  // really into the page, where a payload would run
+      const tip = m.getTooltip();
+      const content = tip && (typeof tip._content === "function" ? tip._content(m) : tip._content);
+      const el = content instanceof HTMLElement ? content : null;
+      return JSON.stringify({ html: el ? el.innerHTML : String(content), text: el ? el.textContent : null });
     },
     select: function (id) { units.select(id); return true; },
     showHeat: function (on) { if (on) heat.addTo(map); else map.removeLayer(heat); refreshHeat(); return heat.count(); },
