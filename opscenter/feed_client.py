@@ -24,8 +24,8 @@ from yarl import URL
 from .domain import FeedEvent
 from .envelope import decode_event
 from .errors import FeedError, ParseError
-from .feed_health import FeedHealth, FeedState
-from .sse import EPOCH_HEADER, MAX_MESSAGE_BYTES, SseComment, SseParser
+from .feed_health import FeedHealth, FeedState, SkewMeter
+from .sse import EPOCH_HEADER, MAX_MESSAGE_BYTES, SseComment, SseMessage, SseParser
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ class SseFeedClient:
         on_state: Callable[[FeedHealth], None] | None = None,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         epoch: str | None = None,
+        on_data: Callable[[bytes], None] | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self._url = url
@@ -117,7 +119,11 @@ class SseFeedClient:
         self._clock = clock
         self._max_message_bytes = max_message_bytes
         parsed = URL(url)
-        self._secrets = [s for s in (parsed.password, parsed.raw_password) if s]
+        self._secrets = [s for s in (parsed.password, parsed.raw_password, *secrets) if s]
+        # Raw mode, for formats other than the envelope: each message's data goes to `on_data`
+        # unparsed; numeric ids still drive resume and de-duplication.
+        self._on_data = on_data
+        self.skew = SkewMeter()
         self._health = FeedHealth(name=name, url=redact_url(url), last_seq=last_seq)
         self.epoch: str | None = epoch
         self._stopping = False
@@ -127,7 +133,19 @@ class SseFeedClient:
     @property
     def health(self) -> FeedHealth:
         """A snapshot; the client keeps updating its own copy."""
-        return replace(self._health)
+        return replace(self._health, clock_skew_s=self.skew.median())
+
+    def count_delivered(self, events: int = 1, sent_at: float | None = None) -> None:
+        """Raw mode: the consumer turned a message into `events` records (sent_at: clock skew)."""
+        now = self._clock()
+        self._health.received += events
+        self._health.last_event_at = now
+        if sent_at is not None:
+            self.skew.add(now, sent_at)
+
+    def count_rejected(self, errors: int = 1) -> None:
+        """Raw mode: the consumer refused a message (it went to the quarantine)."""
+        self._health.rejected += errors
 
     def _set_state(self, state: FeedState) -> None:
         self._health.state = state
@@ -272,6 +290,10 @@ class SseFeedClient:
         name = self.name
         on_event = self._on_event
         on_reject = self._on_reject
+        if self._on_data is not None:
+            self._deliver_raw(items)
+            return
+        skew = self.skew
         for item in items:
             if type(item) is SseComment:
                 continue
@@ -289,6 +311,7 @@ class SseFeedClient:
                 health.duplicates += 1
                 continue
             event = replace(event, received_at=now)
+            skew.add(now, event.sent_at)
             health.last_seq = event.seq
             health.received += 1
             health.last_event_at = now
@@ -296,3 +319,28 @@ class SseFeedClient:
                 on_event(event)
             except Exception:
                 logger.exception("feed %s: consumer failed on seq %d", name, event.seq)
+
+    def _deliver_raw(self, items: list[SseComment | SseMessage]) -> None:
+        """Hand each message's data on as bytes; a numeric id is a seq for resume. The consumer
+        counts what it made of them (`count_delivered`, `count_rejected`).
+
+        Messages without their own id inherit the last one (SSE rules), so only an id *below*
+        the last delivered one counts as a repeat; equal ids pass and the store absorbs them.
+        """
+        health = self._health
+        on_data = self._on_data
+        assert on_data is not None
+        for item in items:
+            if type(item) is SseComment:
+                continue
+            ident = item.id  # type: ignore[union-attr]
+            if ident.isascii() and ident.isdigit() and len(ident) <= 18:
+                seq = int(ident)
+                if seq < health.last_seq:
+                    health.duplicates += 1
+                    continue
+                health.last_seq = seq
+            try:
+                on_data(item.data.encode("utf-8"))  # type: ignore[union-attr]
+            except Exception:
+                logger.exception("feed %s: consumer failed on a message", self.name)

@@ -7,7 +7,10 @@ the age of its last bytes, and the UI prints `summary()` beside the feed's name.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass
+
+SKEW_WARN_S = 2.0  # below this, sender/receiver clock differences are not worth a word
 
 
 class FeedState(str, enum.Enum):
@@ -50,9 +53,24 @@ class FeedHealth:
     attempt: int = 0  # consecutive failed connections since the last healthy one
     last_error: str = ""
     next_retry_at: float | None = None
+    clock_skew_s: float | None = None  # median of received_at - sent_at over recent events
+    total: int | None = None  # events a replay will deliver; `received` counts those done
 
     def summary(self, now: float) -> str:
         """One line for the status bar, e.g. 'connected · last msg 0.4 s'."""
+        text = self._state_text(now)
+        if self.clock_skew_s is not None and abs(self.clock_skew_s) > SKEW_WARN_S:
+            text += f" · clock skew {self.clock_skew_s:+.1f} s"
+        return text
+
+    def _state_text(self, now: float) -> str:
+        if self.total is not None and self.state in (FeedState.CONNECTED, FeedState.STOPPED):
+            if self.total == 0 and self.last_error:
+                return f"replay failed: {self.last_error}"
+            if self.state is FeedState.CONNECTED:
+                return f"replaying · {self.received}/{self.total} events"
+            done = "replay finished" if self.received >= self.total else "replay stopped"
+            return f"{done} · {self.received}/{self.total} events"
         if self.state is FeedState.CONNECTED:
             if self.last_message_at is None:
                 return "connected · no data yet"
@@ -70,3 +88,28 @@ class FeedHealth:
         if self.state is FeedState.CONNECTING:
             return "connecting…" if self.attempt == 0 else f"connecting… (attempt {self.attempt + 1})"
         return "stopped"
+
+
+class SkewMeter:
+    """Running median of (received_at - sent_at): a sender's clock off by seconds makes every
+    "time since detection" on the wall wrong by as much, so the operator must be told.
+
+    `add` is O(1) for the feed's hot path; the median is computed only when health is read.
+    """
+
+    def __init__(self, window: int = 100) -> None:
+        self._samples: deque[float] = deque(maxlen=window)
+
+    def add(self, received_at: float, sent_at: float) -> None:
+        self._samples.append(received_at - sent_at)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def median(self) -> float | None:
+        """The median offset in seconds, or None before the first sample."""
+        if not self._samples:
+            return None
+        ordered = sorted(self._samples)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
