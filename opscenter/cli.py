@@ -27,6 +27,9 @@ def _add_feed_options(parser: argparse.ArgumentParser) -> None:
 def _add_wall_options(parser: argparse.ArgumentParser) -> None:
     _add_feed_options(parser)
     parser.add_argument("--feed", metavar="URL", help="subscribe to this SSE feed instead of the in-process demo")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="feeds from a TOML file (docs/examples/feeds.toml) instead of the demo")
+    parser.add_argument("--with-demo", action="store_true", help="run the embedded demo beside --config feeds")
     parser.add_argument("--db", type=Path, default=Path("var/opscenter.sqlite3"), help="SQLite file (default: %(default)s)")
     parser.add_argument("--no-db", action="store_true", help="keep nothing on disk")
     parser.add_argument("--operator", default="operator", help="name recorded on acknowledgements")
@@ -81,7 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> RuntimeConfig:
+    feeds = None
+    if args.config is not None:
+        from .feed_config import load_feed_config
+
+        feeds = load_feed_config(args.config)  # ConfigError names the file, feed and key
     return RuntimeConfig(
+        feeds=feeds, with_demo=args.with_demo,
         scenario=args.scenario, seed=args.seed, speed=args.speed, feed_url=args.feed,
         db_path=None if args.no_db else args.db, districts_path=args.districts, posts_path=args.posts,
         tiles_path=args.tiles, tiles_url=args.tiles_url,
@@ -113,14 +122,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from ui.app import WallOptions, run_app, take_screenshot
 
+    from .errors import OpsCenterError
+
+    try:
+        config = _config(args)
+    except OpsCenterError as exc:
+        print(f"opscenter: {exc}", file=sys.stderr)
+        return 2
+
     if args.command == "screenshot":
         width, _, height = args.size.partition("x")
         options = WallOptions(operator=args.operator, size=(int(width), int(height)), scale=args.scale)
-        out = take_screenshot(_config(args), options, args.out, wait_s=args.wait)
+        out = take_screenshot(config, options, args.out, wait_s=args.wait)
         print(f"saved {out}")
         return 0
     options = WallOptions(fullscreen=args.fullscreen, screen=args.screen, operator=args.operator, scale=args.scale)
-    return run_app(_config(args), options)
+    return run_app(config, options)
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ from .city import City, build_demo_city
 from .demo_feed import DemoFeedServer
 from .domain import Deletion, FeedEvent, Record
 from .feed_client import SseFeedClient
+from .feed_config import FeedConfig
+from .feed_manager import FeedManager
 from .feed_health import FeedHealth
 from .persistence import SqliteJournal
 from .quarantine import Quarantine
@@ -48,6 +50,8 @@ class RuntimeConfig:
     posts_path: Path | None = None
     tiles_path: Path | None = None  # an MBTiles file, served on loopback to the map
     tiles_url: str | None = None  # or a center's own XYZ tile server
+    feeds: list[FeedConfig] | None = None  # from `--config`; None: the embedded demo alone
+    with_demo: bool = False  # the demo beside configured feeds
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -70,6 +74,7 @@ class Runtime:
         self.journal: SqliteJournal | None = None
         self.demo: DemoFeedServer | None = None
         self.clients: list[SseFeedClient] = []
+        self.manager: FeedManager | None = None
         self.feed_url = cfg.feed_url
         self._session: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -87,6 +92,14 @@ class Runtime:
             self.journal = SqliteJournal(cfg.db_path)
             self.loaded_from_disk = self.journal.load_into(self.store)
             self.journal.attach(self.store)
+        self._session = aiohttp.ClientSession()
+        if cfg.feeds:
+            self.manager = FeedManager(cfg.feeds, lambda item, _name: self.apply(item), self.quarantine,
+                                       self._session, clock=cfg.clock)
+            self.manager.start()
+        if cfg.feeds and not cfg.with_demo and self.feed_url is None:
+            self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+            return
         if self.feed_url is None:
             from .simulator import Simulator
 
@@ -97,7 +110,6 @@ class Runtime:
             self.demo = DemoFeedServer(simulator, speed=cfg.speed, clock=cfg.clock, start=start)
             port = await self.demo.start(cfg.demo_host, cfg.demo_port)
             self.feed_url = f"http://{cfg.demo_host}:{port}/events"
-        self._session = aiohttp.ClientSession()
         client = SseFeedClient(
             "demo" if self.demo is not None else "feed", self.feed_url, on_event=self.on_event,
             on_reject=self.quarantine.add, session=self._session,
@@ -142,7 +154,7 @@ class Runtime:
                 (min(b[0] for b in boxes) + max(b[2] for b in boxes)) / 2)
 
     def feed_health(self) -> list[FeedHealth]:
-        return [c.health for c in self.clients]
+        return [c.health for c in self.clients] + (self.manager.health() if self.manager else [])
 
     async def _housekeeping(self) -> None:
         cfg = self.config
@@ -158,6 +170,8 @@ class Runtime:
     async def stop(self) -> None:
         for client in self.clients:
             await client.stop()
+        if self.manager is not None:
+            await self.manager.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

