@@ -255,7 +255,7 @@ def main() -> None:
     print(f"{'':8} | {'unit updates/s':>14} | {'frames/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'busy %':>6} | {'loop lag p99':>12}")
     print(f"{'ours':8} | {ours['unit_updates_per_s']:>14,.0f} | {ours['deltas_per_s']:>8.1f} | {ours['p50_ms']:>7.0f} | "
           f"{ours['p99_ms']:>7.0f} | {ours['busy_pct']:>6.1f} | {ours['lag_p99_ms']:>9.1f} ms"
-          f"   (of the busy time, building and sending deltas: {ours['busy_map_pct']:.1f} %; the rest is the "
+          f"   (of which building and sending deltas: {ours['busy_map_pct']:.1f} % of the run; the rest is the "
           f"simulated feed moving {args.units:,} units/s through the store)")
     print(f"{'naive':8} | {naive['unit_updates_per_s']:>14,.0f} | {1 / naive['seconds_per_update']:>8.2f} | "
           f"{1000 * naive['seconds_per_update']:>7.0f} | {'':>7} | {'~100':>6} | (folium build {naive['build_share']:.0%} of each update)")

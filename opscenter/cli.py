@@ -87,8 +87,15 @@ def _config(args: argparse.Namespace) -> RuntimeConfig:
     feeds = None
     if args.config is not None:
         from .feed_config import load_feed_config
+        from .map_config import load_map_config
 
-        feeds = load_feed_config(args.config)  # ConfigError names the file, feed and key
+        feeds = load_feed_config(args.config) or None  # ConfigError names the file, feed and key
+        chosen = load_map_config(args.config)
+        # the command line wins over the file
+        args.districts = args.districts or chosen.districts
+        args.posts = args.posts or chosen.posts
+        if not (args.tiles or args.tiles_url):
+            args.tiles, args.tiles_url = chosen.tiles, chosen.tiles_url
     return RuntimeConfig(
         feeds=feeds, with_demo=args.with_demo,
         scenario=args.scenario, seed=args.seed, speed=args.speed, feed_url=args.feed,
