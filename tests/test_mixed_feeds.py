@@ -103,11 +103,12 @@ speed = 0
         await until(lambda: advisories("warnings") == 59)
         await until(lambda: advisories("quakes") == 146)
         await until(lambda: store.size(Kind.UNIT) == 2 and advisories("tak") == 15)
+        # the tablet without a position fix: every one of its reports quarantined, none lost
+        await until(lambda: runtime.quarantine.counts["tak"] == 474)
         names = {h.name: h for h in runtime.feed_health()}
         assert set(names) == {"shots", "warnings", "tak", "quakes"}
         assert runtime.demo is None  # a config replaces the demo
-        assert names["tak"].rejected == 474  # the tablet without a position fix, quarantined
-        assert runtime.quarantine.counts["tak"] == 474
+        assert names["tak"].rejected == 474
     finally:
         await runtime.stop()
         await sse.stop()
