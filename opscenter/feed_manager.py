@@ -10,6 +10,7 @@ one message, never the feed. SSE feeds in the envelope format keep the SSE clien
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -27,6 +28,9 @@ from .feed_client import SseFeedClient
 from .feed_config import KINDS, ConfigError, FeedConfig
 from .feed_health import FeedHealth
 from .formats.base import FormatParser, strip_bom
+from .formats.nena_sta024 import SUBPROTOCOL as STA024_SUBPROTOCOL
+from .formats.nena_sta024 import SessionState, Sta024Session
+from .formats.nena_sta024 import encode as sta024_encode
 from .formats.registry import make_parser
 from .poll_client import PollingFeedClient
 from .quarantine import Quarantine
@@ -113,10 +117,39 @@ class FeedManager:
                 return SseFeedClient(name, config.url, lambda event: self._deliver(event.payload, name),
                                      on_reject=self._quarantine.add, **options)  # type: ignore[arg-type]
             return SseFeedClient(name, config.url, _ignore, on_data=on_message, **options)  # type: ignore[arg-type]
+        if config.kind == "websocket" and config.format == "eido" and name not in self._on_open:
+            return self._build_sta024(feed, options)
         if config.kind == "websocket":
             return WebSocketFeedClient(name, config.url, on_message, on_open=self._on_open.get(name),
                                        heartbeat_s=config.heartbeat_s, **options)
         return PollingFeedClient(name, config.url, on_message, interval_s=config.interval_s, **options)
+
+    def _build_sta024(self, feed: _Feed, options: dict) -> WebSocketFeedClient:
+        """EIDO over WebSocket is NENA-STA-024: subscribe on every (re)connection, acknowledge
+        every event, hand its EIDOs to the feed's parser."""
+        name = feed.config.name
+        session = Sta024Session(name)
+        client: WebSocketFeedClient
+
+        async def on_open(send) -> None:
+            session.state = SessionState.IDLE  # a new connection knows no subscription
+            await send(sta024_encode(session.subscribe()))
+
+        def on_message(data: bytes) -> None:
+            reaction = session.handle(data)
+            for reply in reaction.replies:
+                task = asyncio.ensure_future(client.send(sta024_encode(reply)))
+                task.add_done_callback(_log_send_failure)
+            for error in reaction.errors:
+                self._quarantine.add(error)
+                client.count_rejected()
+            for eido in reaction.eidos:
+                self._handle(feed, json.dumps(eido).encode("utf-8"))
+
+        client = WebSocketFeedClient(name, feed.config.url, on_message, on_open=on_open,
+                                     heartbeat_s=feed.config.heartbeat_s, protocols=(STA024_SUBPROTOCOL,),
+                                     **options)
+        return client
 
     # -- the data path ---------------------------------------------------------------------
 
@@ -192,6 +225,11 @@ class FeedManager:
 
     def health(self) -> list[FeedHealth]:
         return [f.connector.health for f in self._feeds if f.connector is not None]
+
+
+def _log_send_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("acknowledgement not sent: %s", task.exception())
 
 
 def _ignore(_event: object) -> None:

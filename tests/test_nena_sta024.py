@@ -235,3 +235,62 @@ async def test_subscribe_notify_exchange_end_to_end() -> None:
     assert isinstance(call, CallForService) and call.priority.value == "emergency"
     # the call transfer sample's call has no position by value: reported twice, never dropped silently
     assert len(problems) == 2 and all("no usable location" in p.reason for p in problems)
+
+
+@pytest.mark.asyncio
+async def test_an_eido_websocket_feed_in_the_config_speaks_sta024_end_to_end(tmp_path) -> None:
+    """`kind = "websocket"`, `format = "eido"`: the manager subscribes, acknowledges every event
+    and the EIDOs reach the store — across a dropped connection, with a new subscription."""
+    from aiohttp import web
+
+    from opscenter.domain import Kind
+    from opscenter.feed_config import load_feed_config
+    from opscenter.runtime import Runtime, RuntimeConfig
+
+    acks: list[str] = []
+    subscribes: list[dict] = []
+    connections = [0]
+
+    async def notifier(request):
+        ws = web.WebSocketResponse(protocols=("emergency-ent1.0",))
+        await ws.prepare(request)
+        connections[0] += 1
+        n = connections[0]
+        async for msg in ws:
+            body = json.loads(msg.data)
+            if "subscribe" in body:
+                subscribes.append(body["subscribe"])
+                await ws.send_str(json.dumps({"subscribeResponse": {
+                    "requestId": body["subscribe"]["requestId"], "subscriptionId": f"sub-{n}",
+                    "statusCode": 200, "statusText": "OK"}}))
+                await ws.send_str(json.dumps({"event": {"subscriptionId": f"sub-{n}",
+                                                        "transactionId": f"tx-{n}",
+                                                        "notification": [DRAFT]}}))
+            elif "eventResponse" in body:
+                acks.append(body["eventResponse"]["transactionId"])
+                if n == 1:
+                    await ws.close()  # drop: the wall must come back and subscribe again
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/eido", notifier)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'[[feed]]\nname = "cad"\nkind = "websocket"\nformat = "eido"\n'
+                      f'url = "ws://127.0.0.1:{port}/eido"\nbackoff_initial_s = 0.05\nbackoff_max_s = 0.2\n')
+    runtime = Runtime(RuntimeConfig(db_path=None, feeds=load_feed_config(config)))
+    await runtime.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 15
+        while acks != ["tx-1", "tx-2"]:
+            assert asyncio.get_running_loop().time() < deadline, f"acks so far: {acks}"
+            await asyncio.sleep(0.05)
+        assert len(subscribes) == 2 and all(s["requestType"] == "eido" for s in subscribes)
+        assert runtime.store.size(Kind.INCIDENT) == 1 and runtime.store.size(Kind.CALL) == 1
+    finally:
+        await runtime.stop()
+        await runner.cleanup()
