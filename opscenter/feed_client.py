@@ -11,77 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import socket
 import time
 from dataclasses import replace
 from typing import Callable, Mapping
 
 import aiohttp
-from yarl import URL
 
 from .domain import FeedEvent
 from .envelope import decode_event
 from .errors import FeedError, ParseError
-from .feed_health import FeedHealth, FeedState, SkewMeter
+from .feed_health import FeedHealth, FeedState
+from .reconnect import ReconnectingConnector, Stalled
+from .reconnect import backoff_delay, redact_url
+
+__all__ = ["SseFeedClient", "backoff_delay", "redact_url"]
 from .sse import EPOCH_HEADER, MAX_MESSAGE_BYTES, SseComment, SseMessage, SseParser
 
 logger = logging.getLogger(__name__)
 
-_SECRET_QUERY_KEYS = frozenset(
-    {"token", "access_token", "api_key", "apikey", "key", "password", "secret", "auth", "sig", "signature"}
-)
-_MAX_ERROR_TEXT = 200
 # Bytes decoded between yields to the event loop: ~50 events, a few milliseconds of work.
 _READ_BYTES = 16 * 1024
 
 
-def redact_url(url: str) -> str:
-    """The url without user:password and with secret-looking query values masked."""
-    parsed = URL(url)
-    if parsed.user is not None or parsed.password is not None:
-        parsed = parsed.with_user(None)
-    if any(key.lower() in _SECRET_QUERY_KEYS for key in parsed.query):
-        parsed = parsed.with_query(
-            [(k, "***" if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in parsed.query.items()]
-        )
-    return str(parsed)
-
-
-def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random) -> float:
-    """Full-jitter delay before reconnect `attempt` (1-based): uniform in [0, min(max, initial*2^(n-1))]."""
-    ceiling = min(maximum, initial * 2.0 ** min(max(attempt - 1, 0), 60))
-    return rng.uniform(0.0, ceiling)
-
-
-class _Stalled(FeedError):
-    """No bytes at all for longer than the stall timeout."""
-
-
-def _describe(exc: BaseException) -> str:
-    """Short operator-facing text for a connection failure."""
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"HTTP {exc.status} {exc.message}"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"TLS certificate rejected: {exc.certificate_error}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        os_error = exc.os_error
-        if isinstance(os_error, socket.gaierror):
-            return f"cannot resolve host {exc.host}: {os_error.strerror}"
-        if os_error.errno and os_error.errno > 0:
-            return os.strerror(os_error.errno).lower()
-        return str(os_error) or type(os_error).__name__
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server disconnected"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "connection lost mid-stream"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return str(exc) or type(exc).__name__
-
-
-class SseFeedClient:
+class SseFeedClient(ReconnectingConnector):
     """One subscription to one SSE feed; `run()` until `stop()`, reading `health` at any time."""
 
     def __init__(
@@ -105,121 +58,19 @@ class SseFeedClient:
         on_data: Callable[[bytes], None] | None = None,
         secrets: tuple[str, ...] = (),
     ) -> None:
-        self.name = name
-        self._url = url
+        super().__init__(
+            name, url, session=session, stall_timeout=stall_timeout, backoff_initial=backoff_initial,
+            backoff_max=backoff_max, rng=rng, headers=dict(headers or {}), clock=clock,
+            on_state=on_state, secrets=secrets,
+        )
         self._on_event = on_event
         self._on_reject = on_reject
-        self._on_state = on_state
-        self._session = session
-        self.stall_timeout = stall_timeout
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self._rng = rng if rng is not None else random.Random()
-        self._headers = dict(headers or {})
-        self._clock = clock
         self._max_message_bytes = max_message_bytes
-        parsed = URL(url)
-        self._secrets = [s for s in (parsed.password, parsed.raw_password, *secrets) if s]
         # Raw mode, for formats other than the envelope: each message's data goes to `on_data`
         # unparsed; numeric ids still drive resume and de-duplication.
         self._on_data = on_data
-        self.skew = SkewMeter()
-        self._health = FeedHealth(name=name, url=redact_url(url), last_seq=last_seq)
+        self._health.last_seq = last_seq
         self.epoch: str | None = epoch
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self._healthy = False
-
-    @property
-    def health(self) -> FeedHealth:
-        """A snapshot; the client keeps updating its own copy."""
-        return replace(self._health, clock_skew_s=self.skew.median())
-
-    def count_delivered(self, events: int = 1, sent_at: float | None = None) -> None:
-        """Raw mode: the consumer turned a message into `events` records (sent_at: clock skew)."""
-        now = self._clock()
-        self._health.received += events
-        self._health.last_event_at = now
-        if sent_at is not None:
-            self.skew.add(now, sent_at)
-
-    def count_rejected(self, errors: int = 1) -> None:
-        """Raw mode: the consumer refused a message (it went to the quarantine)."""
-        self._health.rejected += errors
-
-    def _set_state(self, state: FeedState) -> None:
-        self._health.state = state
-        if self._on_state is not None:
-            self._on_state(replace(self._health))
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text[:_MAX_ERROR_TEXT]
-
-    async def run(self) -> None:
-        """Connect, read and reconnect until `stop()`; returns once stopped."""
-        if self._task is not None:
-            raise RuntimeError(f"feed {self.name} is already running")
-        self._task = asyncio.current_task()
-        session = self._session
-        own_session = session is None
-        try:
-            if own_session:
-                session = aiohttp.ClientSession()
-            assert session is not None
-            await self._loop(session)
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-        finally:
-            if own_session and session is not None:
-                await session.close()
-            self._health.next_retry_at = None
-            self._health.connected_since = None
-            self._set_state(FeedState.STOPPED)
-            self._task = None
-
-    async def stop(self) -> None:
-        """Stop reading and wait for `run()` to return."""
-        self._stopping = True
-        task = self._task
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
-            await asyncio.wait([task])
-
-    async def _loop(self, session: aiohttp.ClientSession) -> None:
-        health = self._health
-        while not self._stopping:
-            self._set_state(FeedState.CONNECTING)
-            self._healthy = False
-            stalled = False
-            try:
-                await self._connect_and_read(session)
-                error = "stream closed by server"
-            except _Stalled as exc:
-                stalled, error = True, str(exc)
-            except FeedError as exc:
-                error = str(exc)
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                error = _describe(exc)
-            if self._stopping:
-                return
-            health.attempt += 1
-            health.reconnects += 1
-            health.last_error = self._scrub(error)
-            health.connected_since = None
-            delay = backoff_delay(health.attempt, self.backoff_initial, self.backoff_max, self._rng)
-            health.next_retry_at = self._clock() + delay
-            if stalled:
-                health.stalls += 1
-            self._set_state(FeedState.STALE if stalled else FeedState.RECONNECTING)
-            logger.info("feed %s: %s; retry %d in %.2f s", self.name, health.last_error, health.attempt, delay)
-            await asyncio.sleep(delay)
-            health.next_retry_at = None
 
     async def _connect_and_read(self, session: aiohttp.ClientSession) -> None:
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", **self._headers}
@@ -268,7 +119,7 @@ class SseFeedClient:
                 async with asyncio.timeout(stall_timeout):
                     chunk = await content.read(_READ_BYTES)
             except TimeoutError:
-                raise _Stalled(f"no data for {stall_timeout:g} s") from None
+                raise Stalled(f"no data for {stall_timeout:g} s") from None
             if not chunk:
                 return
             self._handle_chunk(parser, chunk)
@@ -284,9 +135,8 @@ class SseFeedClient:
         items = parser.feed(chunk)
         if not items:
             return
-        if not self._healthy:
-            self._healthy = True
-            health.attempt = 0
+        if health.attempt:
+            health.attempt = 0  # bytes arrive: the next failure starts backoff afresh
         name = self.name
         on_event = self._on_event
         on_reject = self._on_reject

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import aiohttp
 
-from .connectors import ReconnectingConnector, Stalled
+from .reconnect import ReconnectingConnector, Stalled
 from .errors import FeedError
 from .feed_health import FeedState
 from .formats.base import MAX_DOCUMENT

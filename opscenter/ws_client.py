@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 
-from .connectors import ReconnectingConnector, Stalled, describe_error
+from .reconnect import ReconnectingConnector, Stalled, describe_error
 from .errors import FeedError
 from .feed_health import FeedState
 from .sse import MAX_MESSAGE_BYTES
