@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from ..domain import CallForService, CallStatus, CrimeReport, Origin, Priority
 from .base import FormatParser, Parsed, iso_to_epoch
 from .csv_rows import (
+    CsvFormat,
     Row,
     RowError,
     Table,
@@ -238,7 +239,7 @@ class BaltimorePart1Parser(FormatParser):
         )
 
 
-class BaltimoreArrestsParser(FormatParser):
+class BaltimoreArrestsParser(CsvFormat):
     """Open Baltimore "BPD Arrests" (legacy Socrata export). Police-initiated records: they
     show where police made arrests, so models of harm leave them out. Category "arrest";
     description is the incident offense without its code. Id `ARR-<Arrest>`; a number the
@@ -248,20 +249,13 @@ class BaltimoreArrestsParser(FormatParser):
 
     name = "baltimore-arrests"
     description = "Open Baltimore BPD Arrests CSV (Arrest, ArrestDate, ArrestTime, …)"
+    TITLE = "Baltimore arrests"
+    ZONE = ZONE
     COLUMNS = ("Arrest", "ArrestDate", "ArrestTime", "IncidentOffense", "District", "Post")
     FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M")
 
-    def __init__(self, source: str, zone: str = ZONE) -> None:
-        super().__init__(source)
-        self.zone = zone
-
-    @classmethod
-    def sniff(cls, head: bytes, filename: str = "") -> float:
-        return sniff_columns(head, cls.COLUMNS, score=0.95)
-
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        table = Table(data, self.source, "Baltimore arrests")
-        table.require(*self.COLUMNS)
+        table = self.table(data)
         seen: Counter[str] = Counter()
         return convert_rows(table, lambda row: self._row(row, seen))
 
@@ -285,7 +279,7 @@ class BaltimoreArrestsParser(FormatParser):
         )
 
 
-class Baltimore911Parser(FormatParser):
+class Baltimore911Parser(CsvFormat):
     """Open Baltimore "911 Calls for Service". Historical calls: status closed. callDateTime
     is local (`MM/DD/YYYY HH:MM:SS AM/PM`, or ISO; one with a zone is taken as written).
     Position from the `location` cell's "(lat, lon)" (a quoted multi-line cell:
@@ -294,22 +288,15 @@ class Baltimore911Parser(FormatParser):
 
     name = "baltimore-911"
     description = "Open Baltimore 911 Calls for Service CSV (callDateTime, priority, …)"
+    TITLE = "Baltimore 911 calls"
+    ZONE = ZONE
     COLUMNS = ("callDateTime", "priority", "district", "description", "callNumber")
     FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S",
                "%m/%d/%Y %H:%M", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S",
                "%Y-%m-%d %H:%M:%S")
 
-    def __init__(self, source: str, zone: str = ZONE) -> None:
-        super().__init__(source)
-        self.zone = zone
-
-    @classmethod
-    def sniff(cls, head: bytes, filename: str = "") -> float:
-        return sniff_columns(head, cls.COLUMNS, score=0.95)
-
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        table = Table(data, self.source, "Baltimore 911 calls")
-        table.require(*self.COLUMNS)
+        table = self.table(data)
         return convert_rows(table, self._row)
 
     def _when(self, text: str) -> float:

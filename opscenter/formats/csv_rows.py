@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from ..domain import Record
 from ..envelope import MAX_ID, MAX_TEXT, record_from_dict, record_to_dict
 from ..errors import ParseError
-from .base import MAX_DOCUMENT, Parsed, coordinate, local_to_epoch, strip_bom
+from .base import MAX_DOCUMENT, FormatParser, Parsed, coordinate, local_to_epoch, strip_bom
 
 MAX_FIELD = 64 * 1024  # characters; a longer cell is a broken quote, not data
 _RAW_LIMIT = 4096
@@ -147,6 +147,30 @@ class Table:
             raw = self._delimiter.join(cells)[:_RAW_LIMIT]
             values = {key: cells[i] if i < len(cells) else "" for key, i in self.keys.items()}
             yield Row(number, values, raw, self._names)
+
+
+class CsvFormat(FormatParser):
+    """An export with a header row: its required columns recognise it, its zone reads its
+    local times. Subclasses set COLUMNS, TITLE and ZONE and convert one row at a time."""
+
+    COLUMNS: tuple[str, ...] = ()
+    TITLE = "CSV export"
+    ZONE = "UTC"
+    SNIFF_SCORE = 0.95
+
+    def __init__(self, source: str, zone: str | None = None) -> None:
+        super().__init__(source)
+        self.zone = zone or self.ZONE
+
+    @classmethod
+    def sniff(cls, head: bytes, filename: str = "") -> float:
+        return sniff_columns(head, cls.COLUMNS, score=cls.SNIFF_SCORE)
+
+    def table(self, data: bytes) -> "Table":
+        """The file as rows, with a clear error naming what is missing from the header."""
+        table = Table(data, self.source, self.TITLE)
+        table.require(*self.COLUMNS)
+        return table
 
 
 def convert_rows(table: Table, convert: Callable[[Row], Iterable[Record]]) -> Iterator[Parsed]:

@@ -12,11 +12,11 @@ from collections import Counter
 from typing import Iterator
 
 from ..domain import AlertType, ShotAlert
-from .base import FormatParser, Parsed
+from .base import Parsed
 from .csv_rows import (
+    CsvFormat,
     Row,
     RowError,
-    Table,
     clean,
     clean_id,
     column_key,
@@ -54,7 +54,7 @@ def _position(row: Row, lat_col: str, lon_col: str) -> tuple[float, float]:
     return point
 
 
-class DcShotSpotterParser(FormatParser):
+class DcShotSpotterParser(CsvFormat):
     """Washington DC MPD ShotSpotter FOIA release (2006-2013).
 
     Times are local Eastern wall-clock without zone; an hour repeated at the end of DST takes
@@ -65,21 +65,14 @@ class DcShotSpotterParser(FormatParser):
 
     name = "dc-shotspotter"
     description = "DC ShotSpotter FOIA CSV (Coverage Area, Incident ID, Date Time, Type, …)"
+    TITLE = "DC ShotSpotter"
+    ZONE = "America/New_York"
     COLUMNS = ("Coverage Area", "Incident ID", "Date Time", "Type",
                "Longitude-100meter", "Latitude-100meter")
     TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
-    def __init__(self, source: str, zone: str = "America/New_York") -> None:
-        super().__init__(source)
-        self.zone = zone
-
-    @classmethod
-    def sniff(cls, head: bytes, filename: str = "") -> float:
-        return sniff_columns(head, cls.COLUMNS, score=0.95)
-
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        table = Table(data, self.source, "DC ShotSpotter")
-        table.require(*self.COLUMNS)
+        table = self.table(data)
         return convert_rows(table, self._row)
 
     def _row(self, row: Row) -> Iterator[ShotAlert]:
@@ -95,7 +88,7 @@ class DcShotSpotterParser(FormatParser):
         )
 
 
-class JtlShotSpotterParser(FormatParser):
+class JtlShotSpotterParser(CsvFormat):
     """Justice Tech Lab ShotSpotter release layout (type, id, date, time, address, rnds,
     latitude, longitude, …), one file per city.
 
@@ -108,21 +101,18 @@ class JtlShotSpotterParser(FormatParser):
 
     name = "jtl-shotspotter"
     description = "Justice Tech Lab ShotSpotter CSV (type, id, date, time, rnds, latitude, …)"
+    TITLE = "Justice Tech Lab ShotSpotter"
+    ZONE = "America/New_York"
     COLUMNS = ("type", "id", "date", "time", "latitude", "longitude")
     DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%m/%d/%y")
     TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
-
-    def __init__(self, source: str, zone: str = "America/New_York") -> None:
-        super().__init__(source)
-        self.zone = zone
 
     @classmethod
     def sniff(cls, head: bytes, filename: str = "") -> float:
         return sniff_columns(head, (*cls.COLUMNS, "rnds"), score=0.9)
 
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        table = Table(data, self.source, "Justice Tech Lab ShotSpotter")
-        table.require(*self.COLUMNS)
+        table = self.table(data)
         seen: Counter[str] = Counter()
         return convert_rows(table, lambda row: self._row(row, seen))
 
@@ -144,7 +134,7 @@ class JtlShotSpotterParser(FormatParser):
         )
 
 
-class ChicagoShotSpotterParser(FormatParser):
+class ChicagoShotSpotterParser(CsvFormat):
     """Chicago data portal "ShotSpotter Alerts" export.
 
     DATE is Central local time, written `M/D/YYYY H:MM` by some exports and
@@ -155,21 +145,14 @@ class ChicagoShotSpotterParser(FormatParser):
 
     name = "chicago-shotspotter"
     description = "Chicago data portal ShotSpotter Alerts CSV (DATE, BLOCK, UNIQUE_ID, …)"
+    TITLE = "Chicago ShotSpotter Alerts"
+    ZONE = "America/Chicago"
     COLUMNS = ("DATE", "UNIQUE_ID", "INCIDENT_TYPE_DESCRIPTION")
     TIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
                     "%m/%d/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
 
-    def __init__(self, source: str, zone: str = "America/Chicago") -> None:
-        super().__init__(source)
-        self.zone = zone
-
-    @classmethod
-    def sniff(cls, head: bytes, filename: str = "") -> float:
-        return sniff_columns(head, cls.COLUMNS, score=0.95)
-
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        table = Table(data, self.source, "Chicago ShotSpotter Alerts")
-        table.require(*self.COLUMNS)
+        table = self.table(data)
         if not (table.has("LATITUDE", "LONGITUDE") or table.has("LOCATION")):
             table.require("LATITUDE", "LONGITUDE", hint=" (or LOCATION)")
         return convert_rows(table, self._row)
