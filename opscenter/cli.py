@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("formats", help="list the formats import and feeds understand")
 
+    forecast = sub.add_parser("forecast", help="risk forecasts: backtest the methods on a detections file")
+    forecast.add_argument("action", choices=["backtest"])
+    forecast.add_argument("rest", nargs=argparse.REMAINDER,
+                          help="FILE --method M|a,b|all --from YYYY-MM-DD --to YYYY-MM-DD [--cell 150] [--offsets 1]")
+
     shot = sub.add_parser("screenshot", help="run the wall briefly and save it as PNG")
     shot.add_argument("out", type=Path, metavar="OUT.png")
     _add_wall_options(shot)
@@ -121,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _import(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "forecast":
+        from .forecast.backtest import main_backtest
+
+        return main_backtest(args.rest)
     if args.command == "formats":
         from .formats.registry import FORMATS, parser_class
 
