@@ -256,7 +256,7 @@ def main() -> None:
     print(f"{'ours':8} | {ours['unit_updates_per_s']:>14,.0f} | {ours['deltas_per_s']:>8.1f} | {ours['p50_ms']:>7.0f} | "
           f"{ours['p99_ms']:>7.0f} | {ours['busy_pct']:>6.1f} | {ours['lag_p99_ms']:>9.1f} ms"
           f"   (of which building and sending deltas: {ours['busy_map_pct']:.1f} % of the run; the rest is the "
-          f"simulated feed moving {args.units:,} units/s through the store)")
+          f"simulated feed moving {args.units * args.hz:,.0f} unit reports/s through the store)")
     print(f"{'naive':8} | {naive['unit_updates_per_s']:>14,.0f} | {1 / naive['seconds_per_update']:>8.2f} | "
           f"{1000 * naive['seconds_per_update']:>7.0f} | {'':>7} | {'~100':>6} | (folium build {naive['build_share']:.0%} of each update)")
     print(f"page: {ours['page_apply_ms']:.1f} ms per delta applied, {ours['page_draw_ms']:.1f} ms per frame drawn, "
