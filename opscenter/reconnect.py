@@ -74,7 +74,54 @@ def describe_error(exc: BaseException) -> str:
 
 
 
-class ReconnectingConnector:
+class ConnectorBase:
+    """What every connector reports the same way: health snapshots, counters, state changes
+    (with a listener that can never break the feed), and a stop that waits for `run()`."""
+
+    def __init__(self, name: str, health: FeedHealth, clock: Callable[[], float],
+                 on_state: Callable[[FeedHealth], None] | None) -> None:
+        self.name = name
+        self._health = health
+        self._clock = clock
+        self._on_state = on_state
+        self.skew = SkewMeter()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def health(self) -> FeedHealth:
+        """A snapshot; the connector keeps updating its own copy."""
+        return replace(self._health, clock_skew_s=self.skew.median())
+
+    def count_delivered(self, events: int = 1, sent_at: float | None = None) -> None:
+        """The parser turned a message into `events` records (sent_at: for clock skew)."""
+        now = self._clock()
+        self._health.received += events
+        self._health.last_event_at = now
+        if sent_at is not None:
+            self.skew.add(now, sent_at)
+
+    def count_rejected(self, errors: int = 1) -> None:
+        self._health.rejected += errors
+
+    def _set_state(self, state: FeedState) -> None:
+        self._health.state = state
+        if self._on_state is not None:
+            try:
+                self._on_state(self.health)
+            except Exception:
+                logger.exception("feed %s: state listener failed", self.name)
+
+    async def stop(self) -> None:
+        """Stop and wait for `run()` to return."""
+        self._stopping = True
+        task = self._task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
+
+
+class ReconnectingConnector(ConnectorBase):
     """Base of every connector (SSE, WebSocket, polling): run/stop, state, backoff, counters.
 
     Subclasses implement `_connect_and_read(session)`, which returns when the server ends the
@@ -96,7 +143,7 @@ class ReconnectingConnector:
         on_state: Callable[[FeedHealth], None] | None = None,
         secrets: tuple[str, ...] = (),
     ) -> None:
-        self.name = name
+        super().__init__(name, FeedHealth(name=name, url=redact_url(url)), clock, on_state)
         self._url = url
         self._session = session
         self.stall_timeout = stall_timeout
@@ -104,44 +151,12 @@ class ReconnectingConnector:
         self.backoff_max = backoff_max
         self._rng = rng if rng is not None else random.Random()
         self._headers = dict(headers or {})
-        self._clock = clock
-        self._on_state = on_state
         # Everything secret this connector knows, scrubbed from every error text it keeps or logs.
         parsed = URL(url)
         url_secrets = (parsed.password, parsed.raw_password)
         self._secrets = [s for s in (*url_secrets, *secrets) if s]
-        self._health = FeedHealth(name=name, url=redact_url(url))
-        self.skew = SkewMeter()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-
-    # -- what the manager reads and reports ----------------------------------------------
-
-    @property
-    def health(self) -> FeedHealth:
-        """A snapshot; the connector keeps updating its own copy."""
-        return replace(self._health, clock_skew_s=self.skew.median())
-
-    def count_delivered(self, events: int = 1, sent_at: float | None = None) -> None:
-        """The parser turned a message into `events` records (sent_at: for clock skew)."""
-        now = self._clock()
-        self._health.received += events
-        self._health.last_event_at = now
-        if sent_at is not None:
-            self.skew.add(now, sent_at)
-
-    def count_rejected(self, errors: int = 1) -> None:
-        self._health.rejected += errors
 
     # -- life cycle ----------------------------------------------------------------------
-
-    def _set_state(self, state: FeedState) -> None:
-        self._health.state = state
-        if self._on_state is not None:
-            try:
-                self._on_state(self.health)
-            except Exception:
-                logger.exception("feed %s: state listener failed", self.name)
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -179,14 +194,6 @@ class ReconnectingConnector:
             self._health.connected_since = None
             self._set_state(FeedState.STOPPED)
             self._task = None
-
-    async def stop(self) -> None:
-        """Stop reading and wait for `run()` to return."""
-        self._stopping = True
-        task = self._task
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
-            await asyncio.wait([task])
 
     def _is_stalled(self, exc: BaseException | None) -> bool:
         return isinstance(exc, Stalled)

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,39 +19,44 @@ from .connectors import RAW_KEEP, safe_parse
 from .domain import Deletion, Record
 from .errors import ParseError
 from .feed_health import FeedHealth, FeedState
+from .reconnect import ConnectorBase
+from .store import event_time as record_time
 from .formats.base import MAX_DOCUMENT, FormatParser
 
 logger = logging.getLogger(__name__)
 
 Item = Record | Deletion
-_TIME_FIELDS = ("detected_at", "received_at", "reported_at", "opened_at", "issued_at", "occurred_at")
 _YIELD_EVERY = 256  # records delivered between yields to the loop when not pacing
 
 
 def event_time(item: Item) -> float | None:
-    """When the event happened by the source's clock; None for deletions and untimed records."""
-    for field in _TIME_FIELDS:
-        value = getattr(item, field, None)
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value)
-    return None
+    """When the event happened by the source's clock; None for a deletion (it has no time)."""
+    return None if isinstance(item, Deletion) else record_time(item)
 
 
 def in_event_order(items: list[Item]) -> list[tuple[float, Item]]:
-    """Items sorted by event time; untimed ones (deletions) keep their place after the item
-    before them, so a delete never overtakes the record it removes."""
+    """Items sorted by event time. A deletion has no time of its own: it takes the time of the
+    record it deletes (the latest seen before it in the file), else of the item before it, so
+    a delete never overtakes what it removes; the sort is stable, so ties keep file order."""
     known = next((t for t in map(event_time, items) if t is not None), 0.0)
+    latest: dict[tuple[str, str], float] = {}
     timed: list[tuple[float, Item]] = []
     for item in items:
         t = event_time(item)
-        if t is not None:
-            known = t
-        timed.append((known, item))
+        if isinstance(item, Deletion):
+            t = max(known, latest.get((item.kind.value, item.id), known))
+        else:
+            if t is None:
+                t = known
+            key = (item.kind.value, item.id)
+            latest[key] = max(t, latest.get(key, t))
+        known = t
+        timed.append((t, item))
     timed.sort(key=lambda pair: pair[0])  # stable
     return timed
 
 
-class FileReplayClient:
+class FileReplayClient(ConnectorBase):
     """Emits a file's records once, paced by their event times; `run()` returns when done."""
 
     def __init__(
@@ -69,35 +73,12 @@ class FileReplayClient:
     ) -> None:
         if math.isnan(speed) or speed < 0:
             raise ValueError(f"feed {name}: replay speed must be 0 (as fast as possible) or positive")
-        self.name = name
         self.path = Path(path)
+        super().__init__(name, FeedHealth(name=name, url=f"file {self.path.name}"), clock, on_state)
         self._parser = parser
         self._on_record = on_record
         self._on_reject = on_reject
         self.speed = speed
-        self._clock = clock
-        self._on_state = on_state
-        self._health = FeedHealth(name=name, url=f"file {self.path.name}")
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    @property
-    def health(self) -> FeedHealth:
-        return replace(self._health)
-
-    def count_delivered(self, events: int = 1, sent_at: float | None = None) -> None:
-        self._health.received += events
-
-    def count_rejected(self, errors: int = 1) -> None:
-        self._health.rejected += errors
-
-    def _set_state(self, state: FeedState) -> None:
-        self._health.state = state
-        if self._on_state is not None:
-            try:
-                self._on_state(self.health)
-            except Exception:
-                logger.exception("feed %s: state listener failed", self.name)
 
     def _files(self) -> list[Path]:
         if self.path.is_dir():
@@ -146,13 +127,6 @@ class FileReplayClient:
         finally:
             self._set_state(FeedState.STOPPED)
             self._task = None
-
-    async def stop(self) -> None:
-        self._stopping = True
-        task = self._task
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
-            await asyncio.wait([task])
 
     async def _replay(self) -> None:
         health = self._health

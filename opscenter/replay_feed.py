@@ -18,19 +18,20 @@ from .demo_feed import DemoFeedServer
 from .domain import Deletion, Record
 from .errors import ParseError
 from .importer import parse_file
-from .store import EVENT_TIME_FIELD, event_time
+from .replay import in_event_order
+from .store import EVENT_TIME_FIELD
 
 log = logging.getLogger(__name__)
 
 
 class RecordTimeline:
-    """Records sorted by event time, handed out as the replay clock passes them."""
+    """Records in event-time order (deletions keep their place behind the record before them),
+    handed out as the replay clock passes them."""
 
     def __init__(self, items: list[Record | Deletion]) -> None:
-        records = [i for i in items if not isinstance(i, Deletion)]
-        records.sort(key=lambda r: (event_time(r), r.id, r.version))
-        self._records = records
-        self._times = [event_time(r) for r in records]
+        ordered = in_event_order(items)
+        self._records = [item for _, item in ordered]
+        self._times = [t for t, _ in ordered]
         self._next = 0
         self.start = self._times[0] if self._times else 0.0
         self.end = self._times[-1] if self._times else 0.0
@@ -45,8 +46,11 @@ class RecordTimeline:
     def retimed(self, origin: float, speed: float) -> "RecordTimeline":
         """The same records as if happening live from `origin`, `speed` times faster:
         t' = origin + (t - start) / speed. Played at real time, they arrive as they say."""
-        moved = []
+        moved: list[Record | Deletion] = []
         for record in self._records:
+            if isinstance(record, Deletion):
+                moved.append(record)
+                continue
             name = EVENT_TIME_FIELD[record.kind]
             when = origin + (getattr(record, name) - self.start) / speed
             moved.append(dataclasses.replace(record, **{name: when}))

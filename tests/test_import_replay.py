@@ -60,12 +60,15 @@ def test_timeline_hands_out_records_in_event_time_order(tmp_path) -> None:
     source = tmp_path / "events.jsonl"
     write_envelope_file(source, count=20, garbage=1)
     timeline, name, rejected = load_timeline(source)
-    assert (name, rejected, len(timeline)) == ("envelope", 1, 20)
+    assert (name, rejected, len(timeline)) == ("envelope", 1, 21)  # 20 records and the deletion
     first = timeline.advance_to(timeline.start + 45)
     times = [s.detected_at for s in first]
     assert times == sorted(times) and len(first) == 5
     rest = timeline.advance_to(timeline.end)
-    assert len(first) + len(rest) == 20 and timeline.advance_to(timeline.end + 1) == []
+    assert len(first) + len(rest) == 21 and timeline.advance_to(timeline.end + 1) == []
+    # the deletion of S-0 never overtakes S-0 itself
+    order = [(type(i).__name__, i.id) for i in first + rest]
+    assert order.index(("Deletion", "S-0")) > order.index(("ShotAlert", "S-0"))
     live = timeline.retimed(origin=1_800_000_000.0, speed=10)
     assert live.start == 1_800_000_000.0 and live.end == pytest.approx(1_800_000_000.0 + 19)
 
@@ -85,8 +88,8 @@ async def test_replay_streams_the_file_into_a_feed_client(tmp_path) -> None:
             await asyncio.sleep(0.02)
         client = SseFeedClient("replay", f"http://127.0.0.1:{ports[0]}/events", got.append)
         task = asyncio.create_task(client.run())
-        while len(got) < 40:
-            assert time.monotonic() < deadline, f"only {len(got)} of 40 arrived"
+        while len(got) < 41:
+            assert time.monotonic() < deadline, f"only {len(got)} of 41 arrived"
             await asyncio.sleep(0.02)
         await client.stop()
         await task
@@ -94,10 +97,12 @@ async def test_replay_streams_the_file_into_a_feed_client(tmp_path) -> None:
         server.cancel()
         with pytest.raises(asyncio.CancelledError):
             await server
-    times = [e.payload.detected_at for e in got]
+    shots = [e.payload for e in got if not isinstance(e.payload, Deletion)]
+    times = [s.detected_at for s in shots]
     assert times == sorted(times)
     assert abs(times[0] - time.time()) < 30  # replayed as live: times moved to now
-    assert len({e.payload.id for e in got}) == 40
+    assert len({s.id for s in shots}) == 40
+    assert isinstance(got[-1].payload, Deletion) and got[-1].payload.id == "S-0"
 
 
 DC_FILE = SHARED_DATA / "gunshot" / "dc_shotspotter_2006-2013_foia.csv"
