@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("formats", help="list the formats import and feeds understand")
 
+    audit = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
+    audit.add_argument("rest", nargs=argparse.REMAINDER, help="verify [--db PATH] | export --format csv|json --out FILE")
+
     forecast = sub.add_parser("forecast", help="risk forecasts: backtest the methods on a detections file")
     forecast.add_argument("action", choices=["backtest"])
     forecast.add_argument("rest", nargs=argparse.REMAINDER,
@@ -126,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _import(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "audit":
+        from .audit import main_audit
+
+        return main_audit(args.rest)
     if args.command == "forecast":
         from .forecast.backtest import main_backtest
 

@@ -17,10 +17,11 @@ from typing import Any, Callable
 
 import aiohttp
 
+from .audit import AuditLog
 from .boundaries import Assigner, BoundarySet, load_boundaries
 from .city import City, build_demo_city
 from .demo_feed import DemoFeedServer
-from .domain import Deletion, FeedEvent, Record
+from .domain import Deletion, FeedEvent, Kind, Record
 from .feed_client import SseFeedClient
 from .feed_config import FeedConfig
 from .feed_manager import FeedManager
@@ -72,6 +73,7 @@ class Runtime:
         self.store = LiveStore(clock=cfg.clock, retention_s=cfg.retention_s, unit_stale_s=cfg.unit_stale_s)
         self.quarantine = Quarantine(clock=cfg.clock)
         self.journal: SqliteJournal | None = None
+        self.audit: AuditLog | None = None
         self.demo: DemoFeedServer | None = None
         self.clients: list[SseFeedClient] = []
         self.manager: FeedManager | None = None
@@ -92,6 +94,7 @@ class Runtime:
             self.journal = SqliteJournal(cfg.db_path)
             self.loaded_from_disk = self.journal.load_into(self.store)
             self.journal.attach(self.store)
+            self.audit = AuditLog(cfg.db_path)
         self._session = aiohttp.ClientSession()
         if cfg.feeds:
             self.manager = FeedManager(cfg.feeds, lambda item, _name: self.apply(item), self.quarantine,
@@ -153,6 +156,16 @@ class Runtime:
         return ((min(b[1] for b in boxes) + max(b[3] for b in boxes)) / 2,
                 (min(b[0] for b in boxes) + max(b[2] for b in boxes)) / 2)
 
+    def acknowledge(self, alert_id: str, by: str) -> bool:
+        """An operator's acknowledgement: into the store, and onto the audit trail."""
+        if not self.store.acknowledge(alert_id, by=by):
+            return False
+        if self.audit is not None:
+            shot = self.store.get(Kind.SHOT, alert_id)
+            self.audit.append(by, "alert.acknowledge", alert_id,
+                              {"version": getattr(shot, "version", None)})
+        return True
+
     def feed_health(self) -> list[FeedHealth]:
         return [c.health for c in self.clients] + (self.manager.health() if self.manager else [])
 
@@ -187,3 +200,6 @@ class Runtime:
         if self.journal is not None:
             self.journal.close()
             self.journal = None
+        if self.audit is not None:
+            self.audit.close()
+            self.audit = None

@@ -292,3 +292,29 @@ def test_compute_entry_hash_depends_on_every_field() -> None:
         changed[i] = changed[i] + 1 if isinstance(changed[i], (int, float)) else changed[i] + "x"
         hashes.add(compute_entry_hash(*changed))
     assert len(hashes) == len(base) + 1
+
+
+def test_the_opscenter_command_verifies_and_exports(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "ops.sqlite3"
+    log = AuditLog(db)
+    for i in range(5):
+        log.append("op1", "alert.acknowledge", f"S-{i}", {"version": 1})
+    log.close()
+    run = lambda *a: subprocess.run([sys.executable, "-m", "opscenter.cli", "audit", *a],  # noqa: E731
+                                    capture_output=True, text=True, timeout=60)
+    ok = run("verify", "--db", str(db))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    out = tmp_path / "audit.json"
+    assert run("export", "--format", "json", "--out", str(out), "--db", str(db)).returncode == 0
+    assert out.exists()
+    import sqlite3
+
+    raw = sqlite3.connect(db)
+    raw.execute("UPDATE audit SET actor='someone else' WHERE seq=3")
+    raw.commit()
+    raw.close()
+    bad = run("verify", "--db", str(db))
+    assert bad.returncode == 1 and "3" in bad.stdout

@@ -84,6 +84,10 @@ def test_acknowledge_from_the_window(wall, run) -> None:
     assert window.acknowledge_selected() == 1
     ack = wall.runtime.store.acknowledgement(alert_id)
     assert ack is not None and ack.by == "op-test"
+    # and it is on the audit trail, attributed, in a chain that verifies
+    entries = wall.runtime.audit.entries()
+    assert [(e.actor, e.action, e.target) for e in entries][-1] == ("op-test", "alert.acknowledge", alert_id)
+    assert wall.runtime.audit.verify().ok
     run(wait_until(lambda: any(isinstance(r, AlertRow) and r.shot.id == alert_id and r.acknowledged
                                for r in window.queue_model.rows)))
 

@@ -69,7 +69,7 @@ class Wall:
             runtime.store, self.bridge, runtime.districts.names, runtime.boundaries_geojson(),
             runtime.map_center,
             feeds=runtime.feed_health, quarantine=runtime.quarantine, operator=options.operator,
-            tiles_url=runtime.tiles_url,
+            tiles_url=runtime.tiles_url, acknowledge=runtime.acknowledge,
         )
         self.window.resize(*options.size)
         screens = app.screens()

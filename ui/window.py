@@ -62,6 +62,7 @@ class WallWindow(QMainWindow):
         operator: str = "operator",
         sound: AlertSound | None = None,
         tiles_url: str | None = None,
+        acknowledge: Callable[[str, str], bool] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("OpsCenter — live operations")
@@ -71,7 +72,7 @@ class WallWindow(QMainWindow):
         self.operator = operator
         self.sound = sound or AlertSound(parent=self)
 
-        self.queue_model = AlertQueueModel(store, clock=store.clock, parent=self)
+        self.queue_model = AlertQueueModel(store, clock=store.clock, parent=self, acknowledge=acknowledge)
         self.queue_view = AlertQueueView(self.queue_model)
         self.deployment_model = DeploymentModel(store, districts, parent=self)
         self.deployment_view = DeploymentView(self.deployment_model)
