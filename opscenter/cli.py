@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("formats", help="list the formats import and feeds understand")
 
+    brief = sub.add_parser("brief", help="the commanders' figures for a period (text, CSV) from the archive")
+    brief.add_argument("rest", nargs=argparse.REMAINDER,
+                       help="--period 24h|7d|28d|month|ytd [--at YYYY-MM-DD] [--by district|post] [--csv OUT.csv]")
+
     audit = sub.add_parser("audit", help="verify or export the tamper-evident audit trail")
     audit.add_argument("rest", nargs=argparse.REMAINDER, help="verify [--db PATH] | export --format csv|json --out FILE")
 
@@ -116,6 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")
+    # Subcommands with parsers of their own get their arguments untouched.
+    if argv[0] == "brief":
+        from .briefing_text import main_brief
+
+        return main_brief(argv[1:])
+    if argv[0] == "audit":
+        from .audit import main_audit
+
+        return main_audit(argv[1:])
+    if argv[0] == "forecast" and argv[1:2] == ["backtest"]:
+        from .forecast.backtest import main_backtest
+
+        return main_backtest(argv[2:])
     args = build_parser().parse_args(argv)
     if args.command == "demo-feed":
         from .demo_feed import run_demo_feed
@@ -129,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _import(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "brief":
+        from .briefing_text import main_brief
+
+        return main_brief(args.rest)
     if args.command == "audit":
         from .audit import main_audit
 
