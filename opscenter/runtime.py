@@ -111,6 +111,11 @@ class Runtime:
             warmup = {"warmup_s": 0.0} if self.loaded_from_disk else {}
             simulator = Simulator(self.city, scenario=cfg.scenario, seed=cfg.seed, start=start, **warmup)
             self.demo = DemoFeedServer(simulator, speed=cfg.speed, clock=cfg.clock, start=start)
+            if cfg.speed != 1.0:
+                # A faster (or slower) demo runs on its own clock: ages, staleness and the wall's
+                # clock follow simulated time, or every alert would look as if from the future.
+                wall0 = cfg.clock()
+                self.store.clock = lambda: start + (cfg.clock() - wall0) * cfg.speed
             port = await self.demo.start(cfg.demo_host, cfg.demo_port)
             self.feed_url = f"http://{cfg.demo_host}:{port}/events"
         client = SseFeedClient(

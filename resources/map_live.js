@@ -28,7 +28,7 @@ function OpsMap(map, labels) {
   const pulses = L.layerGroup().addTo(map);
   const flashes = L.layerGroup().addTo(map);
   const markers = { calls: new Map(), units: new Map(), shots: new Map(), advisories: new Map() };
-  const state = { staleAfter: 90, follow: true, lastSeq: 0, applied: 0, applyMs: 0 };
+  const state = { staleAfter: 90, follow: true, lastSeq: 0, applied: 0, applyMs: 0, lastFocus: 0 };
   const UNIT_COLOURS = { available: "#9aa3ad", dispatched: "#d6d9dd", en_route: "#eceff1",
                          on_scene: "#ffffff", out_of_service: "#50555c" };
   const units = new OpsUnitLayer({ radius: 6, trailSeconds: 600, colours: UNIT_COLOURS,
@@ -179,9 +179,13 @@ function OpsMap(map, labels) {
   }
 
   function pulse(d) {
-    const icon = L.divIcon({ className: "shot-pulse", iconSize: [28, 28] });
+    // the animation runs on an inner element: Leaflet positions the icon itself by transform
+    const icon = L.divIcon({ className: "shot-pulse", html: "<div></div>", iconSize: [28, 28] });
     const marker = L.marker([d.lat, d.lon], { icon: icon, interactive: false, keyboard: false });
     marker.addTo(pulses);
+    // only the newest dozen pulse: in a flood, hundreds of moving rings would hide the city
+    const live = pulses.getLayers();
+    if (live.length > 12) pulses.removeLayer(live[0]);
     setTimeout(function () { pulses.removeLayer(marker); }, (d.seconds || 60) * 1000);
   }
 
@@ -192,11 +196,13 @@ function OpsMap(map, labels) {
     const at = marker ? marker.getLatLng() : L.latLng(unit.lat, unit.lon);
     if (unit) units.select(id);
     map.flyTo(at, Math.max(map.getZoom(), 15), { duration: 0.8 });
-    const icon = L.divIcon({ className: "flash-ring", iconSize: [60, 60] });
+    const icon = L.divIcon({ className: "flash-ring", html: "<div></div>", iconSize: [60, 60] });
     const ring = L.marker(at, { icon: icon, interactive: false, keyboard: false }).addTo(flashes);
     setTimeout(function () { flashes.removeLayer(ring); }, 4000);
     return true;
   }
+
+  const home = map.getBounds();
 
   function apply(delta) {
     const started = performance.now();
@@ -208,7 +214,10 @@ function OpsMap(map, labels) {
     }
     if (delta.shots && !heatDirty) { heatDirty = true; setTimeout(refreshHeat, 500); }
     for (const d of delta.pulse || []) pulse(d);
-    if (delta.focus && state.follow) {
+    // Follow new alerts, but let the map settle: in a flood a flight per batch would keep the
+    // wall moving and unreadable, so at most one flight every 8 seconds.
+    if (delta.focus && state.follow && Date.now() - state.lastFocus > 8000) {
+      state.lastFocus = Date.now();
       map.flyTo([delta.focus.lat, delta.focus.lon], Math.max(map.getZoom(), 14), { duration: 0.8 });
     }
     state.applied += 1;
@@ -251,6 +260,7 @@ function OpsMap(map, labels) {
       return JSON.stringify({ html: el ? el.innerHTML : String(content), text: el ? el.textContent : null });
     },
     select: function (id) { units.select(id); return true; },
+    home: function () { map.flyToBounds(home, { duration: 0.8 }); return true; },
     showHeat: function (on) { if (on) heat.addTo(map); else map.removeLayer(heat); refreshHeat(); return heat.count(); },
     trail: function (id) { return JSON.stringify((units._trails.get(id) || []).length); },
     position: function (kind, id) {

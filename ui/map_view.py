@@ -105,6 +105,7 @@ class MapView(QWebEngineView):
         self.store = store
         self.is_ready = False
         self.follow = True
+        self._follow_suspended = False
         self.deltas_sent = 0
         self._tmp = None
         if cache_dir is None:
@@ -153,6 +154,8 @@ class MapView(QWebEngineView):
     def _flush_pending(self) -> None:
         pending, self._pending = self._pending, ChangeBatch()
         delta = build_delta(self.store, pending.upserted, pending.removed, pending.added_shots)
+        if self.follow_suspended:
+            delta.pop("focus", None)
         if delta:
             self._in_flight = self._send(delta)
             self._in_flight_since = time.monotonic()
@@ -182,6 +185,17 @@ class MapView(QWebEngineView):
             self.page().runJavaScript(script)
         else:
             self.page().runJavaScript(script, 0, callback)
+
+    @property
+    def follow_suspended(self) -> bool:
+        return self._follow_suspended
+
+    @follow_suspended.setter
+    def follow_suspended(self, suspended: bool) -> None:
+        """During a flood the map stops chasing alerts and shows the whole city."""
+        if suspended and not self._follow_suspended and self.is_ready:
+            self.page().runJavaScript("ops.home()")
+        self._follow_suspended = suspended
 
     def set_follow(self, follow: bool) -> None:
         self.follow = follow

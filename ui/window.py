@@ -237,6 +237,7 @@ class WallWindow(QMainWindow):
     def _update_banner(self, now: float) -> None:
         detector = self.sound.policy.flood
         in_flood = detector.in_flood(now)
+        self.map_view.follow_suspended = in_flood  # the whole city matters, not the newest dot
         if in_flood:
             self.banner.setText(f"FLOOD · {detector.recent(now)} alerts in 5 min · grouped by district")
         self.banner.setVisible(in_flood)
@@ -246,8 +247,9 @@ class WallWindow(QMainWindow):
         self.clock_label.setText(time.strftime("%H:%M:%S", time.localtime(now)))
         self._update_banner(now)
         parts, bad = [], False
+        wall_now = time.time()  # feeds keep real time, even when a demo runs faster
         for health in self.feeds():
-            parts.append(f"{health.name}: {health.summary(now)}")
+            parts.append(f"{health.name}: {health.summary(wall_now)}")
             bad = bad or health.state is not FeedState.CONNECTED
         self.feed_label.setText("   ".join(parts) or "no feeds")
         if self.feed_label.property("state") != ("bad" if bad else "ok"):
