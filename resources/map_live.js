@@ -102,7 +102,7 @@ function OpsMap(map, labels) {
     const box = L.DomUtil.create("div", "ops-legend");
     const rows = [["dot", SHOT.open, "Shot alert, open"], ["ring", SHOT.open, "Possible firecracker"],
                   ["dot", SHOT.ack, "Shot alert, acknowledged"],
-                  ["ring", CALL.emergency, "911 call, emergency / high"], ["ring", CALL.medium, "911 call, other (grey ring with a count: several)"],
+                  ["ring", CALL.emergency, "911 call, emergency / high"], ["ring", CALL.medium, "911 call, other"], ["ring", "#8b9199", "Ring with a number: calls grouped"],
                   ["dot", UNIT_COLOURS.available, "Unit"], ["dashed", "#e8a33d", "Unit, position late"]];
     for (const [shape, colour, text] of rows) {
       const row = L.DomUtil.create("div", "ops-legend-row", box);
