@@ -85,6 +85,15 @@ class Runtime:
         self.tiles_url: str | None = cfg.tiles_url
 
     async def start(self) -> None:
+        """Start everything; on any failure (a missing credential, a port in use) stop what
+        did start, so nothing is left half-open, and re-raise."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         cfg = self.config
         if cfg.tiles_path is not None:
             self.tile_server = TileServer(MbTiles(cfg.tiles_path))

@@ -113,3 +113,18 @@ speed = 0
         await runtime.stop()
         await sse.stop()
         await runner.cleanup()
+
+
+@pytest.mark.asyncio
+async def test_a_missing_credential_stops_start_cleanly_with_a_clear_error(tmp_path, monkeypatch) -> None:
+    from opscenter.errors import OpsCenterError
+
+    monkeypatch.delenv("OPS_TEST_TOKEN", raising=False)
+    config = tmp_path / "feeds.toml"
+    config.write_text('[[feed]]\nname = "vendor"\nkind = "sse"\nurl = "https://vendor.example.org/events"\n'
+                      'auth = "bearer"\ncredential = "env:OPS_TEST_TOKEN"\n')
+    runtime = Runtime(RuntimeConfig(db_path=tmp_path / "ops.sqlite3", feeds=load_feed_config(config)))
+    with pytest.raises(OpsCenterError, match="OPS_TEST_TOKEN is not set"):
+        await runtime.start()
+    assert runtime._session is None or runtime._session.closed
+    assert runtime.journal is None  # closed again, nothing left open

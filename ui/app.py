@@ -110,8 +110,14 @@ def run_app(config: RuntimeConfig, options: WallOptions) -> int:
         wall.close()
         await runtime.stop()
 
+    from opscenter.errors import OpsCenterError
+
     with loop:
-        loop.run_until_complete(main())
+        try:
+            loop.run_until_complete(main())
+        except OpsCenterError as exc:  # a bad config or credential: say so, no traceback
+            print(f"opscenter: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
