@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
@@ -15,6 +15,7 @@ from opscenter.store import LiveStore
 
 from . import theme
 from .bridge import ChangeBatch
+from .table_model import FlatTableModel
 
 COLUMNS = ("Age", "Type", "Rnds", "Address", "District / post", "911", "State")
 AGE, TYPE, ROUNDS, ADDRESS, PLACE, CALL, STATE = range(len(COLUMNS))
@@ -32,8 +33,10 @@ def _type_text(row: GroupRow) -> str:
     return ", ".join(parts)
 
 
-class AlertQueueModel(QAbstractTableModel):
+class AlertQueueModel(FlatTableModel):
     """Rows rebuilt from the store on each bridge batch; ages tick once a second."""
+
+    columns = COLUMNS
 
     layout_changed = Signal(int, bool)  # unacknowledged count, flood
 
@@ -100,16 +103,8 @@ class AlertQueueModel(QAbstractTableModel):
         return -1
 
     # -- Qt model ----------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

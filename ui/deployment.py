@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QHeaderView, QTableView
 
 from opscenter.domain import Kind, UnitStatus
@@ -12,14 +12,17 @@ from opscenter.store import LiveStore
 
 from . import theme
 from .bridge import ChangeBatch
+from .table_model import FlatTableModel
 
 STATUSES = tuple(UnitStatus)
 COLUMNS = ("District",) + tuple(s.label for s in STATUSES) + ("Stale",)
 STALE_COL = len(COLUMNS) - 1
 
 
-class DeploymentModel(QAbstractTableModel):
+class DeploymentModel(FlatTableModel):
     """A district × status count matrix; re-read on unit changes and once a second (staleness)."""
+
+    columns = COLUMNS
 
     def __init__(self, store: LiveStore, districts: Sequence[str], parent=None) -> None:
         super().__init__(parent)
@@ -65,16 +68,8 @@ class DeploymentModel(QAbstractTableModel):
     def totals(self) -> dict[UnitStatus, int]:
         return {s: sum(r[i] for r in self.counts) for i, s in enumerate(STATUSES)}
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.counts)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.counts)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QDialog, QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTableView, QVBoxLayout
 
 from opscenter.quarantine import Quarantine, QuarantinedMessage
+
+from .table_model import FlatTableModel
 
 COLUMNS = ("Time", "Feed", "Reason", "Bytes")
 
@@ -19,7 +21,11 @@ def preview(raw: bytes, limit: int = 4000) -> str:
     return "".join(c if c in "\n\t" or c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
-class QuarantineModel(QAbstractTableModel):
+class QuarantineModel(FlatTableModel):
+    """The quarantine's messages, newest first, refreshed as they arrive."""
+
+    columns = COLUMNS
+
     def __init__(self, quarantine: Quarantine, parent=None) -> None:
         super().__init__(parent)
         self.quarantine = quarantine
@@ -35,16 +41,8 @@ class QuarantineModel(QAbstractTableModel):
     def close(self) -> None:
         self._unsubscribe()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.items)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
