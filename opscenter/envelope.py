@@ -126,6 +126,14 @@ class _Fields:
                 return other
             raise self._fail(name, f"unknown value {value[:40]!r}") from None
 
+    def optional_position(self) -> tuple[float | None, float | None]:
+        """lat and lon, both or neither (some records have no place)."""
+        lat = self.number("lat", _LAT, required=False)
+        lon = self.number("lon", _LON, required=False)
+        if (lat is None) != (lon is None):
+            raise self._fail("lat", "lat and lon go together")
+        return lat, lon
+
     def optional_time(self, name: str) -> float | None:
         return self.number(name, _TIME, required=False)
 
@@ -226,10 +234,7 @@ def _incident(f: _Fields) -> Incident:
 
 
 def _advisory(f: _Fields) -> Advisory:
-    lat = f.number("lat", _LAT, required=False)
-    lon = f.number("lon", _LON, required=False)
-    if (lat is None) != (lon is None):
-        raise ParseError(f.source, "advisory: lat and lon go together")
+    lat, lon = f.optional_position()
     return Advisory(
         id=f.ident(), version=f.integer("version", 1, 2**62), issued_at=f.time("issued_at"),
         category=f.text("category", limit=MAX_ID), event=f.text("event"),
@@ -243,10 +248,7 @@ def _advisory(f: _Fields) -> Advisory:
 
 
 def _report(f: _Fields) -> CrimeReport:
-    lat = f.number("lat", _LAT, required=False)
-    lon = f.number("lon", _LON, required=False)
-    if (lat is None) != (lon is None):
-        raise ParseError(f.source, "report: lat and lon go together")
+    lat, lon = f.optional_position()
     return CrimeReport(
         id=f.ident(), version=f.integer("version", 1, 2**62), occurred_at=f.time("occurred_at"),
         category=f.text("category", limit=MAX_ID), origin=f.enum("origin", Origin),

@@ -241,7 +241,8 @@ def test_helpers() -> None:
     assert csv_rows.paren_point("1 MAIN ST\nBALTIMORE, MD\n(39.29, -76.61)") == (39.29, -76.61)
     long_a, long_b = csv_rows.clean_id("A" * 200), csv_rows.clean_id("A" * 199 + "B")
     assert len(long_a) == 80 and long_a != long_b
-    assert csv_rows.clean("a\x00b\r\n\tc  d", 5) == "a b c"
+    assert csv_rows.clean("a\x00b\r\n\tc  d") == "a b c d"
+    assert csv_rows.clean("a\x00b\r\n\tc  d", 5) == "a b…"  # a clipped cell says it was clipped
 
 
 # --- fuzzing: nothing but ParseError escapes --------------------------------------------------

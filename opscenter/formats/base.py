@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import re
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
-from typing import ClassVar, Iterator
+from typing import Any, ClassVar, Iterator
 from zoneinfo import ZoneInfo
 
 from ..domain import Deletion, Record
+from ..envelope import MAX_ID, MAX_TEXT
 from ..errors import ParseError
 
 Parsed = Record | Deletion | ParseError
@@ -43,6 +47,17 @@ class FormatParser(ABC):
     def fail(self, reason: str, raw: bytes | str | None = None) -> ParseError:
         return ParseError(self.source, reason, raw)
 
+    def load_json(self, data: bytes) -> Any:
+        """A whole JSON document, size-capped, or a ParseError saying why not."""
+        if len(data) > MAX_DOCUMENT:
+            raise self.fail(f"document larger than {MAX_DOCUMENT} bytes")
+        try:
+            return json.loads(strip_bom(data).decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise self.fail(f"not UTF-8 ({exc.reason})", data[:4096]) from None
+        except (ValueError, RecursionError) as exc:
+            raise self.fail(f"not JSON ({str(exc)[:120]})", data[:4096]) from None
+
 
 def local_to_epoch(text: str, fmt: str, zone: str) -> float:
     """A local wall-clock time without zone (as exports write them) to UTC epoch seconds.
@@ -76,6 +91,29 @@ def coordinate(lat: object, lon: object) -> tuple[float, float] | None:
     if abs(la) < 1e-6 and abs(lo) < 1e-6:
         return None  # (0, 0): a device with no fix, not a place
     return la, lo
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BLANKS = re.compile(r"\s+")
+
+
+def clean_text(value: object, limit: int = MAX_TEXT) -> str:
+    """One line of display text from whatever a feed sent: control characters and runs of
+    blanks become one space, clipped to `limit` with an ellipsis — records refuse control
+    characters and long strings, and a bad field should cost its tail, not the record."""
+    if not isinstance(value, str) or not value:
+        return ""
+    text = _BLANKS.sub(" ", _CONTROL.sub(" ", value)).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def clean_ident(value: object, limit: int = MAX_ID) -> str:
+    """A record id from a feed key: the key when it fits, else its start plus a digest of the
+    whole, so long keys that differ only at the end stay distinct — and the same next import."""
+    key = clean_text(value, limit=10_000)
+    if len(key) <= limit:
+        return key
+    return key[: limit - 17] + "~" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 def strip_bom(data: bytes) -> bytes:

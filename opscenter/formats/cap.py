@@ -32,10 +32,10 @@ from xml.etree.ElementTree import Element
 from ..domain import Advisory, Deletion, Kind
 from ..errors import ParseError
 from .base import FormatParser, Parsed, iso_to_epoch, strip_bom
-from .xml_safety import (
-    MAX_ID, child_text, children, clean_text, descendants, element_bytes, load_xml, namespace_of,
-    split_tag, stable_id,
-)
+from ..envelope import MAX_ID
+from .base import clean_ident as stable_id
+from .base import clean_text
+from .xml_safety import child_text, children, descendants, element_bytes, load_xml, namespace_of, split_tag
 
 CAP_12 = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_11 = "urn:oasis:names:tc:emergency:cap:1.1"

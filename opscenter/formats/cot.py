@@ -31,7 +31,10 @@ from xml.etree.ElementTree import Element
 from ..domain import Advisory, Deletion, Kind, Unit, UnitStatus
 from ..errors import ParseError
 from .base import FormatParser, Parsed, iso_to_epoch, strip_bom
-from .xml_safety import MAX_ID, clean_text, element_bytes, load_xml, local_name, stable_id
+from ..envelope import MAX_ID
+from .base import clean_ident as stable_id
+from .base import clean_text
+from .xml_safety import element_bytes, load_xml, local_name
 
 MAX_EVENT = 1024 * 1024  # one event is a few hundred bytes; a megabyte is not an event
 NO_FIX = 0.1  # degrees around (0, 0): where a TAK device without GPS puts itself

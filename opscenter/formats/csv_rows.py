@@ -21,9 +21,11 @@ from typing import Callable, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from ..domain import Record
-from ..envelope import MAX_ID, MAX_TEXT, record_from_dict, record_to_dict
+from ..envelope import MAX_TEXT, record_from_dict, record_to_dict
 from ..errors import ParseError
-from .base import MAX_DOCUMENT, FormatParser, Parsed, coordinate, local_to_epoch, strip_bom
+from .base import (
+    MAX_DOCUMENT, FormatParser, Parsed, clean_ident, clean_text, coordinate, local_to_epoch, strip_bom,
+)
 
 MAX_FIELD = 64 * 1024  # characters; a longer cell is a broken quote, not data
 _RAW_LIMIT = 4096
@@ -209,19 +211,13 @@ def _plain(record: Record) -> dict[str, object]:
 
 
 def clean(text: str, limit: int = MAX_TEXT) -> str:
-    """Display text: control characters and runs of blanks become one space, clipped."""
-    if text.isprintable() and "  " not in text:
-        return text.strip()[:limit]
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()[:limit]
+    """Display text from a cell (the shared cleaner, without an ellipsis marker in ids)."""
+    return clean_text(text, limit)
 
 
 def clean_id(text: str) -> str:
-    """An id within the envelope's limit; an over-long one is shortened with a digest so
-    two long ids stay distinct."""
-    value = clean(text, limit=10 * MAX_ID).replace(" ", "_")
-    if len(value) <= MAX_ID:
-        return value
-    return f"{value[:MAX_ID - 13]}~{digest(value)}"
+    """An id from a cell; blanks become underscores, a long one keeps a digest of the whole."""
+    return clean_ident(clean_text(text, limit=10_000).replace(" ", "_"))
 
 
 def digest(*parts: str) -> str:

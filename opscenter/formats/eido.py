@@ -28,8 +28,6 @@ Field names are matched without regard to case: the 2020 draft writes `LastUpdat
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from typing import Any, Iterator
@@ -40,9 +38,9 @@ import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
 from ..domain import CallForService, CallStatus, Incident, IncidentStatus, Priority, Record
-from ..envelope import MAX_ID, MAX_TEXT, record_from_dict, record_to_dict
+from ..envelope import MAX_ID, record_from_dict, record_to_dict
 from ..errors import ParseError
-from .base import MAX_DOCUMENT, FormatParser, Parsed, coordinate, iso_to_epoch, strip_bom
+from .base import FormatParser, clean_ident, clean_text, Parsed, coordinate, iso_to_epoch, strip_bom
 
 MAX_EIDOS = 1000  # EIDOs in one document
 MAX_PIDF = 64 * 1024  # characters of one PIDF-LO; a location is never bigger
@@ -64,22 +62,6 @@ _CIVIC_PARTS = ("HNO", "HNS", "PRD", "RD", "STS", "POD")  # NAM (occupant name) 
 _POS_PATTERN = re.compile(
     r"<(?:[A-Za-z_][\w.-]*:)?pos(?:\s[^<>]*)?>\s*([-+]?\d{1,3}(?:\.\d+)?)\s+([-+]?\d{1,3}(?:\.\d+)?)")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
-
-
-def clean_text(value: Any, limit: int = MAX_TEXT) -> str:
-    """One line of printable text within the envelope's length limit (feeds send anything)."""
-    if not isinstance(value, str):
-        return ""
-    text = " ".join(_CONTROL.sub(" ", value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def clean_ident(value: Any) -> str:
-    """An id within 80 characters; a longer one keeps its head plus a hash, so ids stay unique."""
-    text = clean_text(value, limit=10_000)
-    if len(text) <= MAX_ID:
-        return text
-    return text[:63] + "#" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 class _Obj:
@@ -151,14 +133,7 @@ class EidoParser(FormatParser):
         return 0.0
 
     def parse(self, data: bytes) -> Iterator[Parsed]:
-        if len(data) > MAX_DOCUMENT:
-            raise self.fail(f"document larger than {MAX_DOCUMENT} bytes")
-        try:
-            doc = json.loads(strip_bom(data).decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise self.fail(f"not UTF-8 ({exc.reason})", data[:4096]) from None
-        except (ValueError, RecursionError) as exc:
-            raise self.fail(f"not JSON ({str(exc)[:120]})", data[:4096]) from None
+        doc = self.load_json(data)
         if isinstance(doc, list):
             if len(doc) > MAX_EIDOS:
                 raise self.fail(f"more than {MAX_EIDOS} EIDOs in one document")

@@ -34,8 +34,7 @@ from typing import Any, Iterator
 from ..domain import Advisory, Deletion, Kind, Record
 from ..envelope import MAX_ID, record_from_dict, record_to_dict
 from ..errors import ParseError
-from .base import MAX_DOCUMENT, FormatParser, Parsed, coordinate, strip_bom
-from .eido import clean_ident, clean_text
+from .base import FormatParser, Parsed, clean_ident, clean_text, coordinate, strip_bom
 
 _FEED_URL = re.compile(r"/summary/(all|significant|\d+(?:\.\d+)?)_(hour|day|week|month)\.geojson")
 _WINDOW_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
@@ -144,14 +143,7 @@ class UsgsGeoJsonParser(FormatParser):
         self._remember(scope, present)
 
     def _load(self, data: bytes) -> dict:
-        if len(data) > MAX_DOCUMENT:
-            raise self.fail(f"document larger than {MAX_DOCUMENT} bytes")
-        try:
-            doc = json.loads(strip_bom(data).decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise self.fail(f"not UTF-8 ({exc.reason})", data[:4096]) from None
-        except (ValueError, RecursionError) as exc:
-            raise self.fail(f"not JSON ({str(exc)[:120]})", data[:4096]) from None
+        doc = self.load_json(data)
         if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
             raise self.fail("not a GeoJSON FeatureCollection", data[:4096])
         if not isinstance(doc.get("features"), list):

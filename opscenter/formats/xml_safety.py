@@ -8,7 +8,6 @@ Every failure becomes a `ParseError` with a reason an operator can read.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from xml.etree.ElementTree import Element, tostring
 from xml.etree.ElementTree import ParseError as XmlSyntaxError
@@ -20,12 +19,9 @@ from ..errors import ParseError
 from .base import strip_bom
 
 MAX_XML = 10 * 1024 * 1024  # bytes; one alert or event is far smaller, a bigger one is refused
-MAX_TEXT = 400
-MAX_ID = 80
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _UTF8_NAMES = {b"utf-8", b"utf8"}
-_SPACE = re.compile(r"\s+")
 
 
 def load_xml(data: bytes, source: str, limit: int = MAX_XML) -> Element:
@@ -124,25 +120,3 @@ def element_bytes(element: Element, limit: int = 4096) -> bytes:
         return b""
 
 
-# -- cleaning what feeds write ------------------------------------------------------------------
-
-def clean_text(text: str | None, limit: int = MAX_TEXT) -> str:
-    """One line of display text: control characters and runs of whitespace become one space,
-    clipped to `limit` characters, because records refuse control characters and long strings."""
-    if not text:
-        return ""
-    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
-    text = _SPACE.sub(" ", text).strip()
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
-
-
-def stable_id(key: str, limit: int = MAX_ID) -> str:
-    """A record id from a feed key: the key itself when it fits, else its start plus a digest
-    of the whole, so long ids that differ only at the end (NWS URLs) stay distinct and stable."""
-    key = clean_text(key, limit=10_000)
-    if len(key) <= limit:
-        return key
-    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-    return key[: limit - 17] + "~" + digest
