@@ -112,6 +112,30 @@ class ConnectorBase:
             except Exception:
                 logger.exception("feed %s: state listener failed", self.name)
 
+    async def run(self) -> None:
+        """Work until done or `stop()`; a stop's cancellation ends quietly, any other propagates."""
+        if self._task is not None:
+            raise RuntimeError(f"feed {self.name} is already running")
+        self._task = asyncio.current_task()
+        try:
+            await self._work()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        finally:
+            self._finished()
+            self._set_state(FeedState.STOPPED)
+            self._task = None
+
+    async def _work(self) -> None:
+        raise NotImplementedError
+
+    def _finished(self) -> None:
+        """Tidy health once `run()` ends (before the STOPPED state is announced)."""
+
     async def stop(self) -> None:
         """Stop and wait for `run()` to return."""
         self._stopping = True
@@ -169,31 +193,17 @@ class ReconnectingConnector(ConnectorBase):
         health.last_message_at = self._clock()
         health.attempt = 0
 
-    async def run(self) -> None:
-        """Connect, read and reconnect until `stop()`; returns once stopped."""
-        if self._task is not None:
-            raise RuntimeError(f"feed {self.name} is already running")
-        self._task = asyncio.current_task()
-        session = self._session
-        own_session = session is None
-        try:
-            if own_session:
-                session = aiohttp.ClientSession()
-            assert session is not None
+    async def _work(self) -> None:
+        """Connect, read and reconnect until `stop()`, on the shared session or one of our own."""
+        if self._session is not None:
+            await self._loop(self._session)
+            return
+        async with aiohttp.ClientSession() as session:
             await self._loop(session)
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-        finally:
-            if own_session and session is not None:
-                await session.close()
-            self._health.next_retry_at = None
-            self._health.connected_since = None
-            self._set_state(FeedState.STOPPED)
-            self._task = None
+
+    def _finished(self) -> None:
+        self._health.next_retry_at = None
+        self._health.connected_since = None
 
     def _is_stalled(self, exc: BaseException | None) -> bool:
         return isinstance(exc, Stalled)

@@ -111,22 +111,9 @@ class FileReplayClient(ConnectorBase):
                     items.append(parsed)
         return items, errors
 
-    async def run(self) -> None:
+    async def _work(self) -> None:
         """Load, then deliver in event-time order until done or `stop()`."""
-        if self._task is not None:
-            raise RuntimeError(f"feed {self.name} is already running")
-        self._task = asyncio.current_task()
-        try:
-            await self._replay()
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-        finally:
-            self._set_state(FeedState.STOPPED)
-            self._task = None
+        await self._replay()
 
     async def _replay(self) -> None:
         health = self._health
