@@ -56,10 +56,28 @@ def run(qt_loop, qtbot):
     asyncio.set_event_loop(None)
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, step: float = 0.05) -> None:
+async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, step: float = 0.02,
+                     what: str = "condition") -> None:
     """Await until `predicate()` holds; fails the test with a clear message on timeout."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what} not met within {timeout} s")
         await asyncio.sleep(step)
+
+
+def utc(*parts: int) -> float:
+    """Epoch seconds of a UTC wall time, for hand-computed expectations."""
+    from datetime import datetime, timezone
+
+    return datetime(*parts, tzinfo=timezone.utc).timestamp()
+
+
+def split_parsed(items) -> tuple[list, list]:
+    """A parser's output as (records, errors)."""
+    from opscenter.errors import ParseError
+
+    records, errors = [], []
+    for item in items:
+        (errors if isinstance(item, ParseError) else records).append(item)
+    return records, errors

@@ -35,6 +35,7 @@ from opscenter.ws_client import WebSocketFeedClient
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 FAST = {"stall_timeout": 0.3, "backoff_initial": 0.01, "backoff_max": 0.05}
+from tests.conftest import wait_until
 
 
 def shot(i: int, version: int = 1, at: float | None = None) -> ShotAlert:
@@ -47,10 +48,7 @@ def envelope(seq: int, payload: Record | Deletion, sent_at: float | None = None)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
-        await asyncio.sleep(0.01)
+    await wait_until(predicate, timeout, step=0.01, what=what)
 
 
 async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, int]:

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 
 import pytest
 
 from opscenter.domain import Kind
 from opscenter.feed_health import FeedState
 from opscenter.runtime import Runtime, RuntimeConfig
-
-
-async def wait_until(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+from tests.conftest import wait_until
 
 
 @pytest.mark.asyncio

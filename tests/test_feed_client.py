@@ -26,6 +26,7 @@ from opscenter.feed_health import FeedHealth, FeedState
 from opscenter.sse import format_sse
 
 REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import wait_until
 
 
 def shot(i: int) -> ShotAlert:
@@ -374,14 +375,14 @@ async def test_server_restarted_with_a_new_numbering_resynchronises_without_loss
         for i in range(1, 51):
             first.publish(ShotAlert(id=f"A-{i}", version=1, detected_at=1.7e9 + i, lat=39.29,
                                     lon=-76.61, alert_type=AlertType.SINGLE, rounds=1))
-        await _until(lambda: len(got) == 50)
+        await wait_until(lambda: len(got) == 50)
         await first.stop()
         second = DemoFeedServer(heartbeat_s=0.2)  # a new log: seqs 1..20 again, other events
         await second.start("127.0.0.1", port)
         for i in range(1, 21):
             second.publish(ShotAlert(id=f"B-{i}", version=1, detected_at=1.7e9 + i, lat=39.29,
                                      lon=-76.61, alert_type=AlertType.SINGLE, rounds=1))
-        await _until(lambda: len(got) == 70)
+        await wait_until(lambda: len(got) == 70)
         assert [e.payload.id for e in got[50:]] == [f"B-{i}" for i in range(1, 21)]
         assert client.health.resyncs == 1
         await second.stop()
@@ -390,8 +391,3 @@ async def test_server_restarted_with_a_new_numbering_resynchronises_without_loss
         await task
 
 
-async def _until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +28,7 @@ from opscenter.formats.baltimore import (
     split_offense,
 )
 from opscenter.formats.registry import detect
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, split_parsed as split, utc
 
 BALTIMORE = SHARED_DATA / "baltimore"
 PART1_FILE = BALTIMORE / "bpd_part1_crime_2022_subset.csv"
@@ -67,17 +67,6 @@ CALLS = (
     '06/02/2017 08:00:00 AM,Low,CD,LOUD MUSIC,,1 E PRATT ST,'
     '"1 E PRATT ST\nBALTIMORE, MD\n(39.2867, -76.6147)"\r\n'
 )
-
-
-def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
-
-
-def split(items) -> tuple[list, list[ParseError]]:
-    records, errors = [], []
-    for item in items:
-        (errors if isinstance(item, ParseError) else records).append(item)
-    return records, errors
 
 
 def head_rows(path, limit: int | None = None) -> list[list[str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,7 @@ from opscenter.formats.gunshot import (
     alert_type,
 )
 from opscenter.formats.registry import detect
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, split_parsed as split, utc
 
 DC_FILE = SHARED_DATA / "gunshot" / "dc_shotspotter_2006-2013_foia.csv"
 CAMDEN_FILE = SHARED_DATA / "gunshot" / "camden_nj_shotspotter_jtl_format.csv"
@@ -55,17 +55,6 @@ JTL_FULL = (
     "Single_Gunshot,,7/4/2016,,,,39.931,-75.105,2016,,2016,7,199\n"
     "Single_Gunshot,,7/4/2016,,,,39.931,-75.105,2016,,2016,7,199\n"
 )
-
-
-def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
-
-
-def split(items) -> tuple[list, list[ParseError]]:
-    records, errors = [], []
-    for item in items:
-        (errors if isinstance(item, ParseError) else records).append(item)
-    return records, errors
 
 
 def assert_wire_valid(records) -> None:

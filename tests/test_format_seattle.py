@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,16 +15,12 @@ from opscenter.envelope import record_from_dict, record_to_dict
 from opscenter.errors import ParseError
 from opscenter.formats.registry import detect
 from opscenter.formats.seattle import SeattleFireParser, call_priority, load_station_table
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, utc
 
 SFD = SHARED_DATA / "cad_units" / "seattle_fire_realtime911"
 DAYS = sorted((SFD / "historical").glob("*.tsv"))
 CITY_HALL = (47.6038, -122.3301)
 HEADER = "timestamp\tincident_number\tlevel\tunits\tlocation\tincident_type\n"
-
-
-def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
 
 
 def split(items) -> tuple[list[CallForService], list[Unit], list[ParseError]]:

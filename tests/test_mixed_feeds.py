@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -12,7 +11,7 @@ from opscenter.demo_feed import DemoFeedServer
 from opscenter.domain import AlertType, Kind, ShotAlert
 from opscenter.feed_config import load_feed_config
 from opscenter.runtime import Runtime, RuntimeConfig
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, wait_until
 
 CAP = SHARED_DATA / "cap" / "capparselib" / "bushfire_valid.edxlde"
 COT = SHARED_DATA / "cot" / "freetakserver_cot_events_time_sorted.xml"
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.skipif(not (CAP.exists() and COT.exists() and USGS.exis
                                 reason="shared data not present")
 
 
-async def until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.asyncio
@@ -98,13 +92,13 @@ speed = 0
     await runtime.start()
     try:
         store = runtime.store
-        await until(lambda: store.size(Kind.SHOT) == 20)
+        await wait_until(lambda: store.size(Kind.SHOT) == 20)
         advisories = lambda source: sum(1 for a in store.all(Kind.ADVISORY) if a.source == source)  # noqa: E731
-        await until(lambda: advisories("warnings") == 59)
-        await until(lambda: advisories("quakes") == 146)
-        await until(lambda: store.size(Kind.UNIT) == 2 and advisories("tak") == 15)
+        await wait_until(lambda: advisories("warnings") == 59)
+        await wait_until(lambda: advisories("quakes") == 146)
+        await wait_until(lambda: store.size(Kind.UNIT) == 2 and advisories("tak") == 15)
         # the tablet without a position fix: every one of its reports quarantined, none lost
-        await until(lambda: runtime.quarantine.counts["tak"] == 474)
+        await wait_until(lambda: runtime.quarantine.counts["tak"] == 474)
         names = {h.name: h for h in runtime.feed_health()}
         assert set(names) == {"shots", "warnings", "tak", "quakes"}
         assert runtime.demo is None  # a config replaces the demo

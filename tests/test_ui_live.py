@@ -29,22 +29,30 @@ async def js(view, script: str, timeout: float = 10.0):
     return json.loads(raw) if isinstance(raw, str) and raw and raw[0] in "{[n" else raw
 
 
-@pytest.fixture
-def wall(run, tmp_path):
-    runtime = Runtime(RuntimeConfig(db_path=tmp_path / "ops.sqlite3", scenario="normal", seed=3))
+def running_wall(run, config: RuntimeConfig, options: WallOptions):
+    """Start a runtime and its wall on the test's loop; yields the wall, stops both after."""
+    runtime = Runtime(config)
 
     # Everything that may spin Qt's event loop happens while the asyncio loop runs.
     async def start() -> Wall:
         await runtime.start()
-        return Wall(runtime, WallOptions(size=(1600, 900), operator="op-test"))
-
-    async def stop() -> None:
-        wall.close()
-        await runtime.stop()
+        return Wall(runtime, options)
 
     wall = run(start())
-    yield wall
-    run(stop())
+    try:
+        yield wall
+    finally:
+        async def stop() -> None:
+            wall.close()
+            await runtime.stop()
+
+        run(stop())
+
+
+@pytest.fixture
+def wall(run, tmp_path):
+    yield from running_wall(run, RuntimeConfig(db_path=tmp_path / "ops.sqlite3", scenario="normal", seed=3),
+                            WallOptions(size=(1600, 900), operator="op-test"))
 
 
 def test_queue_deployment_and_map_fill_from_the_live_demo(wall, run) -> None:
@@ -187,19 +195,8 @@ def test_stale_unit_shows_in_deployment_and_recovers(wall, run) -> None:
 
 @pytest.fixture
 def flood_wall(run, tmp_path):
-    runtime = Runtime(RuntimeConfig(db_path=None, scenario="flood", seed=8, speed=20.0))
-
-    async def start() -> Wall:
-        await runtime.start()
-        return Wall(runtime, WallOptions(size=(1600, 900)))
-
-    async def stop() -> None:
-        wall.close()
-        await runtime.stop()
-
-    wall = run(start())
-    yield wall
-    run(stop())
+    yield from running_wall(run, RuntimeConfig(db_path=None, scenario="flood", seed=8, speed=20.0),
+                            WallOptions(size=(1600, 900)))
 
 
 def test_flood_groups_but_keeps_every_open_alert_in_sight(flood_wall, run) -> None:
@@ -320,22 +317,14 @@ def test_the_map_draws_tiles_from_a_local_mbtiles_file(run, tmp_path) -> None:
                 db.execute("INSERT INTO tiles VALUES (?,?,?,?)", (z, x, n - 1 - y, png(60)))
     db.commit()
     db.close()
-    runtime = Runtime(RuntimeConfig(db_path=None, tiles_path=path))
-
-    async def start() -> Wall:
-        await runtime.start()
-        return Wall(runtime, WallOptions(size=(1400, 900)))
-
-    wall = run(start())
+    walls = running_wall(run, RuntimeConfig(db_path=None, tiles_path=path), WallOptions(size=(1400, 900)))
+    wall = next(walls)
     try:
         run(wait_until(lambda: wall.window.map_view.is_ready, timeout=30))
-        run(wait_until(lambda: runtime.tile_server.served >= 4, timeout=20))
+        run(wait_until(lambda: wall.runtime.tile_server.served >= 4, timeout=20))
         assert wall.window.map_view.interceptor.blocked == []
     finally:
-        async def stop() -> None:
-            wall.close()
-            await runtime.stop()
-        run(stop())
+        walls.close()
 
 
 def test_heat_layer_counts_recent_shootings(wall, run) -> None:
