@@ -15,30 +15,8 @@ from typing import Callable
 from .domain import Deletion, Kind, Record
 from .envelope import record_from_dict, record_to_dict
 from .errors import ParseError
+from .schema import connect
 from .store import Change, LiveStore, Op, event_time
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS records (
-    kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
-    event_time REAL NOT NULL, body TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (kind, id)
-);
-CREATE INDEX IF NOT EXISTS records_time ON records (kind, event_time);
-CREATE TABLE IF NOT EXISTS archive (
-    kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
-    event_time REAL NOT NULL, body TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
-    deleted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (kind, id)
-);
-CREATE INDEX IF NOT EXISTS archive_time ON archive (kind, event_time);
-CREATE TABLE IF NOT EXISTS acknowledgements (
-    alert_id TEXT PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL
-);
-"""
-
 
 class SqliteJournal:
     """Write-behind copy of a LiveStore in one SQLite file (WAL)."""
@@ -46,22 +24,11 @@ class SqliteJournal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._check_version()
+        self._db = connect(self.path)
         self._pending: dict[tuple[Kind, str], Record | None] = {}
         self._store: LiveStore | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.rejected: list[ParseError] = []
-
-    def _check_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path}: schema {row[0]} is newer than this program ({SCHEMA_VERSION})")
 
     def load_into(self, store: LiveStore) -> int:
         """Replay stored records and acknowledgements into the store; returns records loaded."""
@@ -91,9 +58,17 @@ class SqliteJournal:
     def pending(self) -> int:
         return len(self._pending)
 
-    def flush(self) -> int:
-        """Write everything changed since the last flush in one transaction."""
-        if not self._pending:
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The journal's connection, for writers that must commit in the same transaction."""
+        return self._db
+
+    def flush(self, also: Callable[[sqlite3.Connection], None] | None = None) -> int:
+        """Write everything changed since the last flush in one transaction.
+
+        `also` runs inside that transaction: the hub logs the events it is about to send with
+        the records they describe, so a crash keeps both or neither."""
+        if not self._pending and also is None:
             return 0
         pending, self._pending = self._pending, {}
         upserts, deletes, acks = [], [], []
@@ -120,6 +95,8 @@ class SqliteJournal:
                 "DELETE FROM acknowledgements WHERE alert_id=?", [(i,) for k, i in deletes if k == Kind.SHOT.value]
             )
             self._db.executemany("INSERT OR IGNORE INTO acknowledgements VALUES (?,?,?)", acks)
+            if also is not None:
+                also(self._db)
         return len(pending)
 
     def count(self, kind: Kind) -> int:
@@ -141,9 +118,7 @@ class Archive:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(self.path)
 
     def write(self, items: list[Record | Deletion]) -> tuple[int, int, int]:
         """Upsert records (a higher version wins) and apply deletions in one transaction.
