@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("rest", nargs=argparse.REMAINDER,
                           help="FILE --method M|a,b|all --from YYYY-MM-DD --to YYYY-MM-DD [--cell 150] [--offsets 1]")
 
+    hub = sub.add_parser("hub", help="serve the shared picture to windows; manage users and retention")
+    hub.add_argument("rest", nargs=argparse.REMAINDER, help="[serve options] | user add NAME --role R | retention")
+
     shot = sub.add_parser("screenshot", help="run the wall briefly and save it as PNG")
     shot.add_argument("out", type=Path, metavar="OUT.png")
     _add_wall_options(shot)
@@ -129,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .audit import main_audit
 
         return main_audit(argv[1:])
+    if argv[0] == "hub":
+        from .hub.cli import main_hub
+
+        return main_hub(argv[1:])
     if argv[0] == "forecast" and argv[1:2] == ["backtest"]:
         from .forecast.backtest import main_backtest
 

@@ -116,6 +116,7 @@ class ConnectorBase:
         """Work until done or `stop()`; a stop's cancellation ends quietly, any other propagates."""
         if self._task is not None:
             raise RuntimeError(f"feed {self.name} is already running")
+        self._stopping = False  # a stopped connector may be run again (a window rejoining its hub)
         self._task = asyncio.current_task()
         try:
             await self._work()

@@ -13,7 +13,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import aiohttp
 
@@ -30,6 +30,9 @@ from .persistence import SqliteJournal
 from .quarantine import Quarantine
 from .store import LiveStore
 from .tiles import MbTiles, TileServer
+
+if TYPE_CHECKING:
+    from .hub.service import HubConfig, HubService
 
 
 @dataclass(slots=True)
@@ -53,6 +56,7 @@ class RuntimeConfig:
     tiles_url: str | None = None  # or a center's own XYZ tile server
     feeds: list[FeedConfig] | None = None  # from `--config`; None: the embedded demo alone
     with_demo: bool = False  # the demo beside configured feeds
+    hub: "HubConfig | None" = None  # the shared picture for other windows (the app sets one)
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -83,6 +87,7 @@ class Runtime:
         self.loaded_from_disk = 0
         self.tile_server: TileServer | None = None
         self.tiles_url: str | None = cfg.tiles_url
+        self.hub: HubService | None = None
 
     async def start(self) -> None:
         """Start everything; on any failure (a missing credential, a port in use) stop what
@@ -104,6 +109,12 @@ class Runtime:
             self.loaded_from_disk = self.journal.load_into(self.store)
             self.journal.attach(self.store)
             self.audit = AuditLog(cfg.db_path)
+        if cfg.hub is not None:
+            from .hub.service import HubService
+
+            # before any feed starts, so the hub numbers every change from the first one
+            self.hub = HubService(self, cfg.hub)
+            await self.hub.start()
         self._session = aiohttp.ClientSession()
         if cfg.feeds:
             self.manager = FeedManager(cfg.feeds, lambda item, _name: self.apply(item), self.quarantine,
@@ -172,12 +183,26 @@ class Runtime:
 
     def acknowledge(self, alert_id: str, by: str) -> bool:
         """An operator's acknowledgement: into the store, and onto the audit trail."""
+        if self.hub is not None:
+            from .users import User
+
+            return self._hub_acknowledge(alert_id, User(by, "operator"))
         if not self.store.acknowledge(alert_id, by=by):
             return False
         if self.audit is not None:
             shot = self.store.get(Kind.SHOT, alert_id)
             self.audit.append(by, "alert.acknowledge", alert_id,
                               {"version": getattr(shot, "version", None)})
+        return True
+
+    def _hub_acknowledge(self, alert_id: str, user: "Any") -> bool:
+        from .workflow import WorkflowError
+
+        assert self.hub is not None
+        try:
+            self.hub.core.alert_action(user, "acknowledge", alert_id)
+        except WorkflowError:
+            return False
         return True
 
     def feed_health(self) -> list[FeedHealth]:
@@ -188,7 +213,7 @@ class Runtime:
         last_prune = cfg.clock()
         while True:
             await asyncio.sleep(cfg.flush_s)
-            if self.journal is not None:
+            if self.journal is not None and self.hub is None:  # the hub commits the journal itself
                 self.journal.flush()
             if cfg.clock() - last_prune >= cfg.prune_s:
                 last_prune = cfg.clock()
@@ -211,6 +236,9 @@ class Runtime:
             await self.demo.stop()
         if self.tile_server is not None:
             await self.tile_server.stop()
+        if self.hub is not None:
+            await self.hub.stop()
+            self.hub = None
         if self.journal is not None:
             self.journal.close()
             self.journal = None

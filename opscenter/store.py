@@ -203,6 +203,22 @@ class LiveStore:
         self.counts["pruned"] += dropped
         return dropped
 
+    # -- mirroring: a window fed by a hub ---------------------------------------------
+    def put_mirrored(self, record: Record, withdrawn: bool = False) -> None:
+        """Hold the hub's record as sent: the hub already decided versions and withdrawals."""
+        held = self._records[record.kind].get(record.id)
+        self._records[record.kind][record.id] = record
+        if isinstance(record, CallForService) and record.shot_id:
+            self._link_call(record)
+        if record.kind is Kind.SHOT:
+            (self._withdrawn.add if withdrawn else self._withdrawn.discard)(record.id)
+        self._emit(Op.ADDED if held is None else Op.CHANGED, record.kind, record.id, record)
+
+    def remove_mirrored(self, kind: Kind, id_: str) -> None:
+        held = self._records[kind].get(id_)
+        if held is not None:
+            self._drop(kind, held)
+
     # -- reading -----------------------------------------------------------------------
     def get(self, kind: Kind, id_: str) -> Record | None:
         return self._records[kind].get(id_)

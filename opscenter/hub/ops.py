@@ -1,0 +1,33 @@
+"""What a window may ask of the shared picture, whether the hub is in-process or remote.
+
+The views call these and then simply watch the store, the workflow board and the annotation
+board: the change comes back through the same path for the window that asked and for every
+other screen, so all screens agree on what happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..annotations import Annotation, AnnotationBoard
+from ..store import LiveStore
+from ..users import User
+from ..workflow import WorkflowBoard
+
+
+class Operations(Protocol):
+    user: User
+    store: LiveStore
+    workflow: WorkflowBoard
+    annotations: AnnotationBoard
+
+    async def acknowledge(self, alert_id: str) -> None: ...
+    async def dispatch(self, alert_id: str, units: list[str]) -> None: ...
+    async def on_scene(self, alert_id: str) -> None: ...
+    async def close(self, alert_id: str, disposition: str, note: str = "") -> None: ...
+    async def shelve(self, alert_id: str, reason: str, minutes: float) -> None: ...
+    async def unshelve(self, alert_id: str) -> None: ...
+    async def annotate(self, data: dict[str, Any]) -> Annotation: ...
+    async def edit_annotation(self, ident: str, changes: dict[str, Any]) -> Annotation: ...
+    async def delete_annotation(self, ident: str) -> None: ...
+    async def history(self, ident: str) -> list[Annotation]: ...
