@@ -33,6 +33,14 @@ def _add_wall_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, default=Path("var/opscenter.sqlite3"), help="SQLite file (default: %(default)s)")
     parser.add_argument("--no-db", action="store_true", help="keep nothing on disk")
     parser.add_argument("--operator", default="operator", help="name recorded on acknowledgements")
+    parser.add_argument("--role", choices=("operator", "analyst", "commander", "admin"), default="operator",
+                        help="this window's role on the embedded hub (default: %(default)s)")
+    parser.add_argument("--hub", metavar="URL", help="join a running hub (opscenter hub, or another window's "
+                        "embedded one) instead of running feeds here")
+    parser.add_argument("--hub-port", type=int, default=8770,
+                        help="where the embedded hub listens for other windows (default: %(default)s; 0: any)")
+    parser.add_argument("--hub-host", default="127.0.0.1",
+                        help="embedded hub address (default: loopback; 0.0.0.0 lets other machines join)")
     parser.add_argument("--scale", type=float, default=1.0, help="type size factor for distant seats")
     parser.add_argument("--districts", type=Path, metavar="FILE",
                         help="district boundaries (GeoJSON or shapefile); default: the demo city's")
@@ -51,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wall_options(run)
     run.add_argument("--fullscreen", "--kiosk", action="store_true", help="full screen, no window frame")
     run.add_argument("--screen", type=int, metavar="N", help="open on screen N (0-based)")
+    run.add_argument("--layout", metavar="NAME", help="open a saved wall layout (var/layouts/NAME.json; "
+                     "built in: wall, two-screen); Ctrl+Shift+S saves the current one")
+    run.add_argument("--briefing", action="store_true", help="full-screen briefing mode: rotating views")
 
     feed = sub.add_parser("demo-feed", help="serve the demo simulator as an SSE feed")
     _add_feed_options(feed)
@@ -111,8 +122,13 @@ def _config(args: argparse.Namespace) -> RuntimeConfig:
         args.posts = args.posts or chosen.posts
         if not (args.tiles or args.tiles_url):
             args.tiles, args.tiles_url = chosen.tiles, chosen.tiles_url
+    from .hub.service import HubConfig
+
+    hub = None if getattr(args, "hub", None) else HubConfig(
+        host=getattr(args, "hub_host", "127.0.0.1"),
+        port=None if getattr(args, "command", None) == "screenshot" else getattr(args, "hub_port", 8770))
     return RuntimeConfig(
-        feeds=feeds, with_demo=args.with_demo,
+        feeds=feeds, with_demo=args.with_demo, hub=hub,
         scenario=args.scenario, seed=args.seed, speed=args.speed, feed_url=args.feed,
         db_path=None if args.no_db else args.db, districts_path=args.districts, posts_path=args.posts,
         tiles_path=args.tiles, tiles_url=args.tiles_url,
@@ -183,11 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "screenshot":
         width, _, height = args.size.partition("x")
-        options = WallOptions(operator=args.operator, size=(int(width), int(height)), scale=args.scale)
+        options = WallOptions(operator=args.operator, size=(int(width), int(height)), scale=args.scale,
+                              role=args.role, hub_url=args.hub)
         out = take_screenshot(config, options, args.out, wait_s=args.wait)
         print(f"saved {out}")
         return 0
-    options = WallOptions(fullscreen=args.fullscreen, screen=args.screen, operator=args.operator, scale=args.scale)
+    options = WallOptions(fullscreen=args.fullscreen, screen=args.screen, operator=args.operator, scale=args.scale,
+                          role=args.role, hub_url=args.hub, layout=args.layout, briefing=args.briefing)
     return run_app(config, options)
 
 

@@ -51,6 +51,10 @@ class WallOptions:
     operator: str = "operator"
     size: tuple[int, int] = (1920, 1080)
     scale: float = 1.0
+    role: str = "operator"  # the in-process window's role on the embedded hub
+    hub_url: str | None = None  # join a remote hub instead of running feeds here
+    layout: str | None = None
+    briefing: bool = False
 
 
 class Wall:
@@ -62,6 +66,9 @@ class Wall:
         from .window import WallWindow
 
         self.runtime = runtime
+        # what this window's user may do: straight into the embedded hub, or over REST to a remote one
+        self.ops = runtime.ops if hasattr(runtime, "ops") else (
+            runtime.hub.local_ops(options.operator, options.role) if getattr(runtime, "hub", None) else None)
         app = ensure_application()
         app.setStyleSheet(theme.stylesheet(options.scale))
         self.bridge = StoreBridge(runtime.store, hz=15)
@@ -86,6 +93,46 @@ class Wall:
         self.window.close()
 
 
+def make_runtime(config: RuntimeConfig, options: WallOptions):
+    """Feeds and the embedded hub here, or a mirror of a remote hub (`--hub URL`)."""
+    if options.hub_url is None:
+        return Runtime(config)
+    from opscenter.hub.remote import RemoteRuntime, stored_token
+
+    return RemoteRuntime(options.hub_url, stored_token(options.hub_url))
+
+
+async def start_runtime(runtime, options: WallOptions) -> None:
+    """Start; a window joining a hub without a stored token asks for one once and keeps it."""
+    from opscenter.errors import OpsCenterError
+    from opscenter.users import AuthError
+
+    if options.hub_url is None:
+        await runtime.start()
+        return
+    from opscenter.hub.remote import remember_token
+
+    asked = False
+    while True:
+        if not runtime.token and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+            from .signin import ask_token
+
+            runtime.token, asked = ask_token(options.hub_url), True
+            if not runtime.token:
+                raise OpsCenterError("sign-in cancelled")
+        try:
+            await runtime.start()
+        except AuthError as exc:
+            if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+                raise
+            print(f"opscenter: {options.hub_url}: {exc}", file=sys.stderr)
+            runtime.token = None
+            continue
+        if asked:
+            remember_token(options.hub_url, runtime.token)
+        return
+
+
 def run_app(config: RuntimeConfig, options: WallOptions) -> int:
     """Block running the wall until the window closes or SIGINT/SIGTERM."""
     prepare_environment()
@@ -94,11 +141,11 @@ def run_app(config: RuntimeConfig, options: WallOptions) -> int:
     app = ensure_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    runtime = Runtime(config)
+    runtime = make_runtime(config, options)
     stopped = asyncio.Event()
 
     async def main() -> None:
-        await runtime.start()
+        await start_runtime(runtime, options)
         wall = Wall(runtime, options)
         app.lastWindowClosed.connect(stopped.set)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -129,10 +176,10 @@ def take_screenshot(config: RuntimeConfig, options: WallOptions, out: Path, wait
     app = ensure_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    runtime = Runtime(config)
+    runtime = make_runtime(config, options)
 
     async def main() -> None:
-        await runtime.start()
+        await start_runtime(runtime, options)
         wall = Wall(runtime, options)
         ready = asyncio.Event()
         wall.window.map_view.ready.connect(ready.set)
