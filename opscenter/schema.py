@@ -77,6 +77,15 @@ CREATE TABLE IF NOT EXISTS retention (
 """
 
 
+_V3 = """
+CREATE TABLE IF NOT EXISTS missions (
+    id TEXT PRIMARY KEY, shift_start REAL NOT NULL, shift_end REAL NOT NULL,
+    state TEXT NOT NULL, body TEXT NOT NULL, updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS missions_shift ON missions (shift_start);
+"""
+
+
 def _split(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
@@ -100,7 +109,7 @@ class Step:
 
 
 # Step n brings a file from version n-1 to n. Append, never edit: released files depend on them.
-MIGRATIONS: list[Step] = [Step(_V1), Step(_V2, _acks_to_workflow)]
+MIGRATIONS: list[Step] = [Step(_V1), Step(_V2, _acks_to_workflow), Step(_V3)]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from opscenter.audit import AuditLog
 from opscenter.forecast import KernelDensity, NaiveCounts, grid_over_hull, make_events
 from opscenter.missions import (
-    SCHEMA, MissionBook, MissionError, PlanConfig, cells_outline, inside, plan_boxes,
+    MissionBook, MissionError, PlanConfig, cells_outline, inside, plan_boxes,
 )
 
 T0 = 1_717_200_000.0  # 2024-06-01
@@ -192,9 +191,10 @@ def test_shift_is_planned_once_and_bad_windows_are_refused(setup, book):
         book.plan_shift(T0 + SHIFT, T0 + 2 * SHIFT, grid, scores[:-1], actor="a")
 
 
-def test_schema_constant_creates_the_table(tmp_path):
-    db = sqlite3.connect(tmp_path / "x.sqlite3")
-    db.executescript(SCHEMA)
+def test_the_schema_migration_creates_the_missions_table(tmp_path):
+    from opscenter.schema import connect
+
+    db = connect(tmp_path / "x.sqlite3")
     assert db.execute("SELECT name FROM sqlite_master WHERE name='missions'").fetchone()
 
 
