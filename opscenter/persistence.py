@@ -90,6 +90,14 @@ class SqliteJournal:
                 "source=excluded.source WHERE excluded.version >= records.version",
                 upserts,
             )
+            # live history joins imported history, so briefings cover both; leaving the live
+            # picture (pruning) is not a deletion, so the archive keeps what the wall let go
+            self._db.executemany(
+                "INSERT INTO archive VALUES (?,?,?,?,?,?,0) ON CONFLICT(kind, id) DO UPDATE SET "
+                "version=excluded.version, event_time=excluded.event_time, body=excluded.body, "
+                "source=excluded.source, deleted=0 WHERE excluded.version > archive.version",
+                upserts,
+            )
             self._db.executemany("DELETE FROM records WHERE kind=? AND id=?", deletes)
             self._db.executemany(
                 "DELETE FROM acknowledgements WHERE alert_id=?", [(i,) for k, i in deletes if k == Kind.SHOT.value]
