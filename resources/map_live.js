@@ -7,6 +7,7 @@ function OpsMap(map, labels) {
   const layers = {
     advisories: L.layerGroup().addTo(map),
     risk: L.layerGroup().addTo(map),
+    missions: L.layerGroup().addTo(map),
     annotations: L.layerGroup().addTo(map),
     // calls pile up where a city is busy: cluster them below street zoom, grey with the count,
     // an amber edge when an emergency or high-priority call is inside
@@ -68,7 +69,8 @@ function OpsMap(map, labels) {
 
   L.control.layers(null, {
     "Shot alerts": layers.shots, "911 calls": layers.calls, "Units": layers.units,
-    "Warnings & tracks": layers.advisories, "Risk areas": layers.risk, "Annotations": layers.annotations,
+    "Warnings & tracks": layers.advisories, "Risk areas": layers.risk, "Missions": layers.missions,
+    "Annotations": layers.annotations,
     "Heat, shootings 7 days": heat,
   }, { collapsed: true, position: "topright" }).addTo(map);  // opens on hover or touch
 
@@ -103,11 +105,13 @@ function OpsMap(map, labels) {
     const rows = [["dot", SHOT.open, "Shot alert, open"], ["ring", SHOT.open, "Possible firecracker"],
                   ["dot", SHOT.ack, "Shot alert, acknowledged"],
                   ["ring", CALL.emergency, "911 call, emergency / high"], ["ring", CALL.medium, "911 call, other"], ["ring", "#8b9199", "Ring with a number: calls grouped"],
-                  ["dot", UNIT_COLOURS.available, "Unit"], ["dashed", "#e8a33d", "Unit, position late"]];
+                  ["dot", UNIT_COLOURS.available, "Unit"], ["dashed", "#e8a33d", "Unit, position late"],
+                  ["square", "#8a9db6", "Risk area, next day (forecast)"], ["box", "#e3e6e9", "Mission"],
+                  ["box", "#b7a8d6", "Annotation"]];
     for (const [shape, colour, text] of rows) {
       const row = L.DomUtil.create("div", "ops-legend-row", box);
       const mark = L.DomUtil.create("span", "ops-legend-" + (shape === "dashed" ? "ring dashed" : shape), row);
-      mark.style[shape === "dot" ? "background" : "borderColor"] = colour;
+      mark.style[shape === "dot" || shape === "square" ? "background" : "borderColor"] = colour;
       row.appendChild(document.createTextNode(text));
     }
     return box;
@@ -162,11 +166,42 @@ function OpsMap(map, labels) {
     marker.options.ops = d;
     marker.options.opsStyle = styleKey(kind, d);
     marker.bindTooltip(function (layer) { return textNode(layer.options.ops.label); });
-    marker.on("click", function () {
-      console.log("ops-click " + JSON.stringify({ kind: kind, id: String(marker.options.ops.id) }));
-    });
+    marker.on("click", function () { report(kind, String(marker.options.ops.id)); });
     marker.addTo(layers[kind]);
     markers[kind].set(d.id, marker);
+  }
+
+  function report(kind, id) {  // a click goes to Python as a console line (ui/map_view.py)
+    console.log("ops-click " + JSON.stringify({ kind: kind, id: id }));
+  }
+
+  // Risk cells, mission boxes and annotations (resources/risk_layer.js, draw_tool.js): added by
+  // MapView once the page has loaded. They share the markers' canvas, stacked under them, so a
+  // click on a shot inside a risk cell still opens the shot.
+  const PLAN = ["risk", "missions", "annotations"];
+  let plan = null;
+  function installPlanning() {
+    if (plan) return true;
+    const env = { map: map, renderer: renderer, textNode: textNode, report: report };
+    plan = { risk: OpsRiskLayer(layers.risk, env), missions: OpsMissionLayer(layers.missions, env),
+             annotations: OpsAnnotationLayer(layers.annotations, env), draw: OpsDrawTool(map, env) };
+    return true;
+  }
+  function restack() {  // bottom to top: risk, missions, annotations, then calls and shots
+    for (const kind of ["annotations", "missions", "risk"]) {
+      for (const layer of plan[kind].layers()) layer.bringToBack();
+    }
+  }
+  function planSet(kind, items) { const n = plan[kind].set(items); restack(); return n; }
+  function planTooltip(kind, id) {
+    const shape = plan[kind].get(id);
+    if (!shape) return "null";
+    if (shape._map) shape.openTooltip(shape.getBounds ? shape.getBounds().getCenter() : shape.getLatLng());
+    const tip = shape.getTooltip();
+    const content = tip && (typeof tip._content === "function" ? tip._content(shape) : tip._content);
+    const label = plan[kind].label ? plan[kind].label(id) : null;
+    return JSON.stringify({ html: (content ? content.innerHTML : "") + (label ? label.innerHTML : ""),
+                            text: (content ? content.textContent : "") + " " + (label ? label.textContent : "") });
   }
 
   function remove(kind, id) {
@@ -246,6 +281,7 @@ function OpsMap(map, labels) {
                               applied: state.applied, lastSeq: state.lastSeq });
     },
     tooltip: function (kind, id) {
+      if (PLAN.indexOf(kind) >= 0) return plan ? planTooltip(kind, id) : "null";
       if (kind === "units") {  // drawn as canvas text: there is no HTML to inject into
         const d = units.get(id);
         return d ? JSON.stringify({ html: "", text: d.label }) : "null";
@@ -260,6 +296,31 @@ function OpsMap(map, labels) {
       return JSON.stringify({ html: el ? el.innerHTML : String(content), text: el ? el.textContent : null });
     },
     select: function (id) { units.select(id); return true; },
+    installPlanning: installPlanning,
+    setRisk: function (items) { return planSet("risk", items); },
+    setMissions: function (items) { return planSet("missions", items); },
+    setAnnotations: function (items) { return planSet("annotations", items); },
+    upsertAnnotation: function (item) { const ok = plan.annotations.upsert(item); restack(); return ok; },
+    removeAnnotation: function (id) { return plan.annotations.remove(id); },
+    startDrawing: function (type) { return plan.draw.start(type); },
+    cancelDrawing: function () { return plan.draw.cancel(); },
+    finishDrawing: function () { return plan.draw.finish(); },
+    drawClick: function (lat, lon) { return plan.draw.click(lat, lon); },
+    drawing: function () { return JSON.stringify({ type: plan.draw.active(), vertices: plan.draw.vertices() }); },
+    planCounts: function () {
+      return JSON.stringify({ risk: plan.risk.count(), missions: plan.missions.count(),
+                              annotations: plan.annotations.count(),
+                              riskDrawn: layers.risk.getLayers().length,
+                              missionLayers: layers.missions.getLayers().length,
+                              annotationLayers: layers.annotations.getLayers().length });
+    },
+    riskStyle: function (id) { return JSON.stringify(plan.risk.style(id)); },
+    fire: function (kind, id) {  // a click on a planning shape, as Leaflet would deliver it
+      const shape = plan[kind] && plan[kind].get(id);
+      if (!shape) return false;
+      shape.fire("click", { latlng: shape.getBounds ? shape.getBounds().getCenter() : shape.getLatLng() });
+      return true;
+    },
     home: function () { map.flyToBounds(home, { duration: 0.8 }); return true; },
     showHeat: function (on) { if (on) heat.addTo(map); else map.removeLayer(heat); refreshHeat(); return heat.count(); },
     trail: function (id) { return JSON.stringify((units._trails.get(id) || []).length); },

@@ -23,8 +23,11 @@ from PySide6.QtWebEngineCore import (
 )
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
-from opscenter.basemap import build_base_map
+from opscenter.basemap import RESOURCES, build_base_map
 from opscenter.map_delta import build_delta, full_delta
+from opscenter.map_shapes import (
+    SHAPE_TYPES, clean_all, clean_annotation, clean_geometry, clean_mission, clean_risk_cell,
+)
 from opscenter.store import LiveStore
 
 from .bridge import ChangeBatch
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 LOCAL_SCHEMES = {"file", "data", "qrc", "blob", "about"}
 IN_FLIGHT_TIMEOUT_S = 2.0  # a page that never reports (reloaded, hung) must not stop updates
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+PLANNING_SCRIPTS = ("risk_layer.js", "draw_tool.js")  # put into the page after it loads
 
 
 class LocalOnlyInterceptor(QWebEngineUrlRequestInterceptor):
@@ -55,11 +59,14 @@ class MapPage(QWebEnginePage):
     """Carries the page's messages back to Python: a delta drawn, a marker clicked.
 
     `runJavaScript` can't wait for the page to draw; the page reports with a console line
-    instead (`ops-drawn <seq>`, `ops-click <json>`), which costs nothing when nobody listens.
+    instead (`ops-drawn <seq>`, `ops-click <json>`, `ops-shape <json>`, `ops-draw-cancel`),
+    which costs nothing when nobody listens. A shape is passed on unchecked: MapView checks it.
     """
 
     drawn = Signal(int)
     clicked = Signal(str, str)
+    shape = Signal(str)  # the JSON text of a finished drawing, not yet checked
+    draw_cancelled = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -81,16 +88,24 @@ class MapPage(QWebEnginePage):
                 self.clicked.emit(str(data["kind"]), str(data["id"]))
             except (ValueError, KeyError, TypeError):
                 pass
+        elif message.startswith("ops-shape "):
+            self.shape.emit(message[10:])
+        elif message == "ops-draw-cancel":
+            self.draw_cancelled.emit()
         elif level != QWebEnginePage.JavaScriptConsoleMessageLevel.InfoMessageLevel:
             log.warning("map page: %s (%s:%d)", message, source.rsplit("/", 1)[-1], line)
 
 
 class MapView(QWebEngineView):
     """`ready` fires once the page has loaded and holds the store's current picture;
-    `marker_clicked(kind, id)` when the operator clicks a marker."""
+    `marker_clicked(kind, id)` when the operator clicks a marker (kinds: shots, calls, units,
+    advisories, risk, missions, annotations); `shape_drawn(geometry)` when a drawing started
+    with `start_drawing` is finished, `drawing_cancelled` when it is abandoned."""
 
     ready = Signal()
     marker_clicked = Signal(str, str)
+    shape_drawn = Signal(dict)
+    drawing_cancelled = Signal()
 
     def __init__(
         self,
@@ -113,7 +128,12 @@ class MapView(QWebEngineView):
             cache_dir = Path(self._tmp.name)
         self.map_page = MapPage(self)
         self.setPage(self.map_page)
-        self.map_page.clicked.connect(self.marker_clicked)
+        self.map_page.clicked.connect(self._on_clicked)
+        self.map_page.shape.connect(self._on_shape)
+        self.map_page.draw_cancelled.connect(self._on_draw_cancelled)
+        self.drawing: str | None = None  # the shape type being drawn, if any
+        # what the planning layers show, by id; kept so a (re)loaded page gets them again
+        self._layers: dict[str, dict[str, dict[str, Any]]] = {"risk": {}, "missions": {}, "annotations": {}}
         self.map_page.drawn.connect(self._on_drawn)
         self._pending = ChangeBatch()
         self._in_flight = 0  # seq of the delta the page has not reported drawn yet
@@ -138,7 +158,80 @@ class MapView(QWebEngineView):
         self.is_ready = True
         self._run("ops.configure", {"staleAfter": self.store.unit_stale_s, "follow": self.follow})
         self._send(full_delta(self.store))
+        self._install_planning()
         self.ready.emit()
+
+    def _install_planning(self) -> None:
+        """Risk, missions and annotations: scripts from resources/, then what Python holds."""
+        for name in PLANNING_SCRIPTS:
+            self.page().runJavaScript((RESOURCES / name).read_text(encoding="utf-8"))
+        self.page().runJavaScript("ops.installPlanning()")
+        for layer in self._layers:
+            self._push(layer)
+
+    def _replace(self, layer: str, items: Any, clean: Callable[[Any], dict[str, Any]]) -> None:
+        self._layers[layer] = {c["id"]: c for c in clean_all(items, clean, layer)}
+        self._push(layer)
+
+    def _push(self, layer: str) -> None:
+        if self.is_ready:  # ops.setRisk, ops.setMissions, ops.setAnnotations
+            self._run(f"ops.set{layer.capitalize()}", list(self._layers[layer].values()))
+
+    def set_risk(self, cells: list[dict[str, Any]]) -> None:
+        """Draw forecast cells (`RiskSurface.cells`) instead of the last ones; click: "risk"."""
+        self._replace("risk", cells, clean_risk_cell)
+
+    def set_missions(self, missions: list[dict[str, Any]]) -> None:
+        """Draw mission boxes (label, dosage bar) instead of the last ones; click: "missions"."""
+        self._replace("missions", missions, clean_mission)
+
+    def set_annotations(self, items: list[dict[str, Any]]) -> None:
+        """Replace every annotation; click: marker_clicked("annotations", id)."""
+        self._replace("annotations", items, clean_annotation)
+
+    def upsert_annotation(self, item: dict[str, Any]) -> bool:
+        """Add or change one annotation (a live delta); False when it is malformed."""
+        for cleaned in clean_all([item], clean_annotation, "annotation"):
+            self._layers["annotations"][cleaned["id"]] = cleaned
+            if self.is_ready:
+                self._run("ops.upsertAnnotation", cleaned)
+            return True
+        return False
+
+    def remove_annotation(self, annotation_id: str) -> None:
+        if self._layers["annotations"].pop(annotation_id, None) is not None and self.is_ready:
+            self._run("ops.removeAnnotation", annotation_id)
+
+    def start_drawing(self, shape_type: str) -> bool:
+        """Draw a Point, LineString, Polygon or Circle on the map; it arrives as `shape_drawn`."""
+        if shape_type not in SHAPE_TYPES or not self.is_ready:
+            return False
+        self.drawing = shape_type
+        self._run("ops.startDrawing", shape_type)
+        self.setFocus()  # Enter and Escape go to the page
+        return True
+
+    def cancel_drawing(self) -> None:
+        if self.is_ready and self.drawing:
+            self._run("ops.cancelDrawing", None)
+        self.drawing = None
+
+    def _on_clicked(self, kind: str, record_id: str) -> None:
+        if self.drawing is None:  # while drawing, a click places a vertex, it does not select
+            self.marker_clicked.emit(kind, record_id)
+
+    def _on_shape(self, text: str) -> None:
+        try:
+            geometry = clean_geometry(json.loads(text))
+        except (ValueError, TypeError) as exc:
+            log.warning("map: drawn shape ignored: %s", str(exc)[:200])
+            return
+        self.drawing = None
+        self.shape_drawn.emit(geometry)
+
+    def _on_draw_cancelled(self) -> None:
+        self.drawing = None
+        self.drawing_cancelled.emit()
 
     def on_batch(self, batch: ChangeBatch) -> None:
         """Send the batch now, or — while the page is still drawing the last one — fold it into
