@@ -44,6 +44,29 @@ def ensure_application():
     return app
 
 
+def risk_input(runtime):
+    """Where the risk layer learns from: a year of the archive (imported and live history) when
+    there is a database, else the detections the window holds."""
+    from opscenter.domain import Kind
+
+    db_path = getattr(getattr(runtime, "config", None), "db_path", None)
+    store = runtime.store
+
+    def records():
+        if db_path is None or not Path(db_path).exists():
+            return store.shots()
+        from opscenter.persistence import Archive
+
+        archive = Archive(db_path)
+        try:
+            since = store.clock() - 365 * 86400.0
+            return archive.records(Kind.SHOT, since=since) + archive.records(Kind.REPORT, since=since)
+        finally:
+            archive.close()
+
+    return records
+
+
 @dataclass
 class WallOptions:
     fullscreen: bool = False
@@ -77,6 +100,7 @@ class Wall:
             runtime.map_center,
             feeds=runtime.feed_health, quarantine=runtime.quarantine, operator=options.operator,
             tiles_url=runtime.tiles_url, acknowledge=runtime.acknowledge,
+            ops=self.ops, risk_records=risk_input(runtime),
         )
         self.window.resize(*options.size)
         screens = app.screens()

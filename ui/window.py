@@ -28,7 +28,9 @@ from .alert_queue import AlertQueueModel, AlertQueueView
 from .bridge import ChangeBatch, StoreBridge
 from .deployment import DeploymentModel, DeploymentView
 from .details import DetailsPanel
+from .live_layers import LiveLayers
 from .map_view import MapView
+from .risk_panel import RiskWhyPanel
 from .sound import AlertSound
 
 NEW_ALERT_WINDOW_S = 300.0
@@ -63,6 +65,8 @@ class WallWindow(QMainWindow):
         sound: AlertSound | None = None,
         tiles_url: str | None = None,
         acknowledge: Callable[[str, str], bool] | None = None,
+        ops: Any = None,
+        risk_records: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("OpsCenter — live operations")
@@ -78,6 +82,10 @@ class WallWindow(QMainWindow):
         self.deployment_view = DeploymentView(self.deployment_model)
         self.map_view = MapView(store, boundaries, center, tiles_url=tiles_url, parent=self)
         self.details = DetailsPanel(store)
+        self.ops = ops  # this window's user and what they may do (None: a bare wall, acknowledge only)
+        self.risk_panel = RiskWhyPanel()
+        self.layers = LiveLayers(self.map_view, self.risk_panel, getattr(ops, "annotations", None),
+                                 risk_records, clock=store.clock, parent=self)
 
         self.setCentralWidget(self._build_body())
         self._build_shortcuts()
@@ -150,9 +158,10 @@ class WallWindow(QMainWindow):
         right.addWidget(_panel("Shot alerts", self.queue_view, queue_footer))
         right.addWidget(_panel("Deployment", self.deployment_view))
         right.addWidget(self.details)
+        right.addWidget(self.risk_panel)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
-        right.setSizes([520, 330, 0])  # details open when something is picked
+        right.setSizes([520, 330, 0, 0])  # details and "why" open when something is picked
         self.right_split = right
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -202,13 +211,21 @@ class WallWindow(QMainWindow):
         kind = {"shots": Kind.SHOT, "calls": Kind.CALL, "units": Kind.UNIT, "advisories": Kind.ADVISORY}.get(layer)
         if kind is not None:
             self.show_details(kind, record_id)
+        elif layer == "risk" and self.layers.show_risk(record_id):
+            self._open_side(3)
 
     def show_details(self, kind: Kind, record_id: str) -> None:
         if self.details.show_record(kind, record_id):
-            sizes = self.right_split.sizes()
-            if sizes[2] < 200:
-                total = sum(sizes)
-                self.right_split.setSizes([int(total * 0.45), int(total * 0.25), int(total * 0.30)])
+            self._open_side(2)
+
+    def _open_side(self, index: int) -> None:
+        """Give the details (2) or the risk "why" (3) a third of the column; close the other."""
+        sizes = self.right_split.sizes()
+        if sizes[index] < 200:
+            total = sum(sizes)
+            shares = [0.45, 0.25, 0.0, 0.0]
+            shares[index] = 0.30
+            self.right_split.setSizes([int(total * f) for f in shares])
 
     def show_quarantine(self) -> None:
         from .quarantine_view import QuarantineDialog
