@@ -4,6 +4,10 @@ Unacknowledged alerts come first, newest first. When there are more than fit on 
 (a flood), the most serious ones stay as single rows and the rest collapse into one row per
 district that counts them — so no unacknowledged alert is ever pushed out of sight, and none
 is dropped. Acknowledged alerts follow, dimmed, up to a limit.
+
+With a workflow board the queue follows each alert's life: "unacknowledged" means state NEW,
+closed alerts leave, and shelved alerts wait in one compact row at the bottom until their time
+is up, when they come back by themselves (`QueueLayout.next_change` says when to look again).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from dataclasses import dataclass, field
 
 from .domain import AlertType, ShotAlert
 from .store import LiveStore
+from .workflow import AlertFlow, State, WorkflowBoard, describe
+
+SHELVED = "Shelved"  # the key of the shelved group in `expanded`
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +29,7 @@ class AlertRow:
     withdrawn: bool
     first_call_at: float | None
     member_of: str | None = None  # district of the expanded group this row belongs to
+    flow: AlertFlow | None = None  # the alert's workflow row, when the queue has a board
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +46,16 @@ class GroupRow:
     expanded: bool
 
 
-QueueRow = AlertRow | GroupRow
+@dataclass(frozen=True, slots=True)
+class ShelvedRow:
+    """Shelved alerts, out of the operators' way in one row at the bottom until they return."""
+
+    ids: tuple[str, ...]
+    next_return: float
+    expanded: bool
+
+
+QueueRow = AlertRow | GroupRow | ShelvedRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +63,40 @@ class QueueLayout:
     rows: list[QueueRow]
     unacknowledged: int
     flood: bool
+    shelved: int = 0
+    next_change: float | None = None  # when a shelved alert returns: rebuild then
 
 
-def _row(store: LiveStore, shot: ShotAlert, member_of: str | None = None) -> AlertRow:
+def _row(store: LiveStore, shot: ShotAlert, member_of: str | None = None,
+         workflow: WorkflowBoard | None = None) -> AlertRow:
+    flow = workflow.get(shot.id) if workflow is not None else None
     return AlertRow(
         shot=shot,
-        acknowledged=store.is_acknowledged(shot.id),
+        acknowledged=_acknowledged(store, shot.id, flow),
         withdrawn=store.is_withdrawn(shot.id),
         first_call_at=store.first_call_at(shot.id),
         member_of=member_of,
+        flow=flow,
     )
+
+
+def _acknowledged(store: LiveStore, alert_id: str, flow: AlertFlow | None) -> bool:
+    """Past NEW on the board; an acknowledgement the store holds counts too (older paths)."""
+    if flow is not None and flow.state is not State.NEW:
+        return True
+    return store.is_acknowledged(alert_id)
+
+
+def state_text(row: AlertRow, now: float) -> str:
+    """The State cell: the workflow's words with their timer, or the plain NEW/ack of old."""
+    if row.withdrawn:
+        return "WITHDRAWN"
+    flow = row.flow
+    if flow is None:
+        return "ack" if row.acknowledged else "NEW"
+    if flow.state is State.NEW and not flow.is_shelved(now):
+        return "NEW" if not row.acknowledged else "ack"
+    return describe(flow, now)
 
 
 def build_queue(
@@ -65,15 +106,37 @@ def build_queue(
     newest_pinned: int = 3,
     acknowledged_limit: int = 100,
     expanded: frozenset[str] = frozenset(),
+    workflow: WorkflowBoard | None = None,
+    now: float | None = None,
 ) -> QueueLayout:
-    """Lay out the queue. `fits` is how many unacknowledged single rows show before grouping."""
+    """Lay out the queue. `fits` is how many unacknowledged single rows show before grouping.
+
+    Without `workflow` only the store's acknowledgements count (no closing, no shelving).
+    """
+    now = store.clock() if now is None else now
     newest_first = sorted(store.shots(), key=lambda s: (s.detected_at, s.id), reverse=True)
-    open_alerts = [s for s in newest_first if not store.is_acknowledged(s.id)]
-    done = [s for s in newest_first if store.is_acknowledged(s.id)][:acknowledged_limit]
+    open_alerts: list[ShotAlert] = []
+    done: list[ShotAlert] = []
+    shelved: list[tuple[ShotAlert, float]] = []
+    for shot in newest_first:
+        flow = workflow.get(shot.id) if workflow is not None else None
+        if flow is not None and flow.state is State.CLOSED:
+            continue
+        if flow is not None and flow.is_shelved(now):
+            shelved.append((shot, flow.shelved_until or now))
+        elif _acknowledged(store, shot.id, flow):
+            done.append(shot)
+        else:
+            open_alerts.append(shot)
+    done = done[:acknowledged_limit]
     rows: list[QueueRow] = []
+
+    def row(shot: ShotAlert, member_of: str | None = None) -> AlertRow:
+        return _row(store, shot, member_of, workflow)
+
     flood = len(open_alerts) > fits
     if not flood:
-        rows.extend(_row(store, s) for s in open_alerts)
+        rows.extend(row(s) for s in open_alerts)
     else:
         # The newest alerts always show in full, then the most serious; the rest are grouped.
         newest = open_alerts[:newest_pinned]
@@ -81,7 +144,7 @@ def build_queue(
         chosen = newest + serious[: max(0, pinned - len(newest))]
         chosen.sort(key=lambda s: (s.detected_at, s.id), reverse=True)
         pinned_ids = {s.id for s in chosen}
-        rows.extend(_row(store, s) for s in chosen)
+        rows.extend(row(s) for s in chosen)
         groups: dict[str, list[ShotAlert]] = {}
         for shot in open_alerts:
             if shot.id not in pinned_ids:
@@ -89,7 +152,7 @@ def build_queue(
         ordered = sorted(groups.items(), key=lambda kv: kv[1][0].detected_at, reverse=True)
         for district, members in ordered:
             if len(members) == 1:
-                rows.append(_row(store, members[0]))  # a group of one is just the alert
+                rows.append(row(members[0]))  # a group of one is just the alert
                 continue
             is_open = district in expanded
             rows.append(GroupRow(
@@ -103,9 +166,16 @@ def build_queue(
                 expanded=is_open,
             ))
             if is_open:
-                rows.extend(_row(store, s, member_of=district) for s in members)
-    rows.extend(_row(store, s) for s in done)
-    return QueueLayout(rows=rows, unacknowledged=len(open_alerts), flood=flood)
+                rows.extend(row(s, member_of=district) for s in members)
+    rows.extend(row(s) for s in done)
+    next_change = min((until for _, until in shelved), default=None)
+    if shelved:
+        rows.append(ShelvedRow(ids=tuple(s.id for s, _ in shelved), next_return=next_change or now,
+                               expanded=SHELVED in expanded))
+        if SHELVED in expanded:
+            rows.extend(row(s, member_of=SHELVED) for s, _ in shelved)
+    return QueueLayout(rows=rows, unacknowledged=len(open_alerts), flood=flood, shelved=len(shelved),
+                       next_change=next_change)
 
 
 def format_age(seconds: float) -> str:

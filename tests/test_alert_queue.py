@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opscenter.alert_queue import AlertRow, GroupRow, build_queue, format_911, format_age
+from opscenter.alert_queue import AlertRow, GroupRow, ShelvedRow, build_queue, format_911, format_age
 from opscenter.alerting import Chime, ChimePolicy, FloodDetector, chime_wav
 from opscenter.domain import AlertType, CallForService, Priority, ShotAlert
 from opscenter.store import LiveStore
@@ -21,7 +21,7 @@ def visible_open_ids(layout) -> set[str]:
     for row in layout.rows:
         if isinstance(row, GroupRow):
             ids.update(row.ids)
-        elif not row.acknowledged:
+        elif isinstance(row, AlertRow) and not row.acknowledged:
             ids.add(row.shot.id)
     return ids
 
@@ -110,3 +110,44 @@ def test_late_alert_is_placed_by_detection_time_not_arrival() -> None:
         store.apply(shot(i))
     store.apply(shot(2))  # arrives last, happened first
     assert [r.shot.id for r in build_queue(store).rows] == ["S-0007", "S-0006", "S-0005", "S-0002"]
+
+
+def test_with_a_workflow_board_new_means_state_new_and_closed_alerts_leave() -> None:
+    from opscenter import workflow as wf
+    from opscenter.alert_queue import state_text
+
+    store = LiveStore(clock=lambda: T0)
+    board = wf.WorkflowBoard()
+    for i in range(5):
+        store.apply(shot(i))
+    board.put(wf.acknowledge(board.get("S-0003"), "alice", T0))
+    board.put(wf.close(board.get("S-0002"), "bob", T0, "not_gunfire"))
+    board.put(wf.shelve(board.get("S-0004"), "bob", T0, "fireworks", T0 + 900))
+    layout = build_queue(store, workflow=board, now=T0 + 70)
+    alerts = [r for r in layout.rows if isinstance(r, AlertRow)]
+    assert [r.shot.id for r in alerts] == ["S-0001", "S-0000", "S-0003"]  # new first, closed gone
+    assert [state_text(r, T0 + 70) for r in alerts] == ["NEW", "NEW", "Ack 1:10 · alice"]
+    assert layout.unacknowledged == 2 and layout.shelved == 1 and layout.next_change == T0 + 900
+    assert isinstance(layout.rows[-1], ShelvedRow) and layout.rows[-1].ids == ("S-0004",)
+    back = build_queue(store, workflow=board, now=T0 + 900)  # the shelve ran out: new again, on top
+    assert back.rows[0].shot.id == "S-0004" and back.shelved == 0 and back.next_change is None
+
+
+def test_expanded_shelved_row_lists_its_alerts_and_floods_still_group() -> None:
+    from opscenter import workflow as wf
+
+    store = LiveStore(clock=lambda: T0)
+    board = wf.WorkflowBoard()
+    for i in range(40):
+        store.apply(shot(i, AlertType.SINGLE, DISTRICTS[i % 2]))
+    for i in range(10):
+        board.put(wf.shelve(board.get(f"S-{i:04d}"), "op", T0, "celebratory", T0 + 600 + i))
+    layout = build_queue(store, fits=10, workflow=board, now=T0, expanded=frozenset({"Shelved"}))
+    assert layout.flood and layout.unacknowledged == 30 and layout.next_change == T0 + 600
+    assert len(visible_open_ids(layout)) == 30 + 10  # open ones, and the new ones listed as shelved
+    at = next(i for i, r in enumerate(layout.rows) if isinstance(r, ShelvedRow))
+    assert at == len(layout.rows) - 11 and layout.rows[at].expanded
+    assert {r.shot.id for r in layout.rows[at + 1:]} == {f"S-{i:04d}" for i in range(10)}
+    assert all(r.member_of == "Shelved" for r in layout.rows[at + 1:])
+    grouped = {i for r in layout.rows if isinstance(r, GroupRow) for i in r.ids}
+    assert grouped and not grouped & {f"S-{i:04d}" for i in range(10)}

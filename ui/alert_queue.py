@@ -1,4 +1,8 @@
-"""The shot-alert queue panel: a table model over `opscenter.alert_queue.build_queue`, and its view."""
+"""The shot-alert queue panel: a table model over `opscenter.alert_queue.build_queue`, and its view.
+
+With a workflow board the model re-lays the queue whenever the board changes (another screen's
+dispatch, a shelve) and when a shelved alert's time is up, so it returns without anyone asking.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,20 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signa
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from opscenter.alert_queue import AlertRow, GroupRow, QueueRow, build_queue, format_911, format_age
+from opscenter.alert_queue import (
+    SHELVED,
+    AlertRow,
+    GroupRow,
+    QueueRow,
+    ShelvedRow,
+    build_queue,
+    format_911,
+    format_age,
+    state_text,
+)
 from opscenter.domain import AlertType, Kind
 from opscenter.store import LiveStore
+from opscenter.workflow import State, WorkflowBoard
 
 from . import theme
 from .bridge import ChangeBatch
@@ -41,9 +56,11 @@ class AlertQueueModel(FlatTableModel):
     layout_changed = Signal(int, bool)  # unacknowledged count, flood
 
     def __init__(self, store: LiveStore, clock: Callable[[], float] = time.time, parent=None,
-                 acknowledge: Callable[[str, str], bool] | None = None) -> None:
+                 acknowledge: Callable[[str, str], bool] | None = None,
+                 workflow: WorkflowBoard | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.workflow = workflow
         # who records an acknowledgement (the runtime also writes it to the audit trail)
         self._acknowledge = acknowledge or (lambda alert_id, by: store.acknowledge(alert_id, by=by))
         self.clock = clock
@@ -52,12 +69,22 @@ class AlertQueueModel(FlatTableModel):
         self.fits = 14  # open alerts shown one per row before grouping; the view sets it from its height
         self.unacknowledged = 0
         self.flood = False
+        self.shelved = 0
+        self.next_change: float | None = None
         self._bold = QFont()
         self._bold.setBold(True)
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._tick)
         self._ticker.start()
+        # board listeners fire once per alert (a district acknowledged = many): rebuild once after
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.rebuild)
+        if workflow is not None:
+            unsubscribe = workflow.subscribe(lambda _flow: self._pending.start())
+            self.destroyed.connect(lambda *_: unsubscribe())
         self.rebuild()
 
     # -- updates -----------------------------------------------------------------------
@@ -66,16 +93,21 @@ class AlertQueueModel(FlatTableModel):
             self.rebuild()
 
     def rebuild(self) -> None:
-        layout = build_queue(self.store, fits=self.fits, expanded=frozenset(self.expanded))
+        layout = build_queue(self.store, fits=self.fits, expanded=frozenset(self.expanded),
+                             workflow=self.workflow, now=self.clock())
         self.beginResetModel()
         self.rows = layout.rows
         self.endResetModel()
         self.unacknowledged, self.flood = layout.unacknowledged, layout.flood
+        self.shelved, self.next_change = layout.shelved, layout.next_change
         self.layout_changed.emit(self.unacknowledged, self.flood)
 
     def _tick(self) -> None:
-        if self.rows:
-            self.dataChanged.emit(self.index(0, AGE), self.index(len(self.rows) - 1, AGE),
+        """Ages and workflow timers count up; a shelve that ran out puts its alert back."""
+        if self.next_change is not None and self.clock() >= self.next_change:
+            self.rebuild()
+        elif self.rows:
+            self.dataChanged.emit(self.index(0, AGE), self.index(len(self.rows) - 1, STATE),
                                   [Qt.ItemDataRole.DisplayRole])
 
     def set_fits(self, fits: int) -> None:
@@ -90,11 +122,16 @@ class AlertQueueModel(FlatTableModel):
 
     def acknowledge_row(self, row: int, by: str) -> int:
         """Acknowledge the alert (or every alert of the group) on `row`; returns how many."""
+        return sum(self._acknowledge(i, by) for i in self.ids_of_row(row))
+
+    def ids_of_row(self, row: int) -> tuple[str, ...]:
+        """What acting on `row` means: its alert, or a district's alerts; the shelved row is none."""
         if not 0 <= row < len(self.rows):
-            return 0
+            return ()
         item = self.rows[row]
-        ids = item.ids if isinstance(item, GroupRow) else (item.shot.id,)
-        return sum(self._acknowledge(i, by) for i in ids)
+        if isinstance(item, ShelvedRow):
+            return ()
+        return item.ids if isinstance(item, GroupRow) else (item.shot.id,)
 
     def row_of(self, alert_id: str) -> int:
         for i, item in enumerate(self.rows):
@@ -112,6 +149,8 @@ class AlertQueueModel(FlatTableModel):
         item = self.rows[index.row()]
         if isinstance(item, GroupRow):
             return self._group_data(item, index.column(), role)
+        if isinstance(item, ShelvedRow):
+            return self._shelved_data(item, index.column(), role)
         return self._alert_data(item, index.column(), role)
 
     def _alert_data(self, item: AlertRow, col: int, role: int) -> Any:
@@ -130,20 +169,22 @@ class AlertQueueModel(FlatTableModel):
             if col == CALL:
                 return format_911(shot, item.first_call_at)
             if col == STATE:
-                if item.withdrawn:
-                    return "WITHDRAWN"
-                return "ack" if item.acknowledged else "NEW"
+                return state_text(item, self.clock())
         if role == IdRole:
             return shot.id
+        attention = not item.acknowledged and item.member_of != SHELVED
         if role == Qt.ItemDataRole.ForegroundRole:
-            if item.acknowledged:
-                return theme.qcolor(theme.TEXT_FAINT)
+            if not attention:
+                live = item.flow is not None and item.flow.state in (State.DISPATCHED, State.ON_SCENE)
+                # the timer of what is under way stays readable; the rest recedes
+                return theme.qcolor(theme.TEXT_DIM if col == STATE or (live and col == ADDRESS)
+                                    else theme.TEXT_FAINT)
             if col in (STATE, TYPE, ROUNDS):
                 return theme.qcolor(theme.ALERT)
             return theme.qcolor(theme.TEXT)
-        if role == Qt.ItemDataRole.BackgroundRole and not item.acknowledged:
+        if role == Qt.ItemDataRole.BackgroundRole and attention:
             return theme.qcolor(theme.ALERT_BG)
-        if role == Qt.ItemDataRole.FontRole and not item.acknowledged and shot.alert_type is AlertType.MULTIPLE:
+        if role == Qt.ItemDataRole.FontRole and attention and shot.alert_type is AlertType.MULTIPLE:
             return self._bold
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (AGE, ROUNDS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -174,10 +215,25 @@ class AlertQueueModel(FlatTableModel):
         return None
 
 
+    def _shelved_data(self, item: ShelvedRow, col: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == TYPE:
+                return f"{'▾' if item.expanded else '▸'} Shelved ({len(item.ids)})"
+            if col == ADDRESS:
+                return f"next back in {format_age(item.next_return - self.clock())}"
+            if col == STATE:
+                return "shelved"
+            return ""
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return theme.qcolor(theme.TEXT_DIM)
+        return None
+
+
 class AlertQueueView(QTableView):
     """Large rows; double-click toggles a group; `alert_activated(id)` for the map to fly to."""
 
     alert_activated = Signal(str)
+    alert_selected = Signal(str)  # the selected alert's id, "" for a group row or nothing
 
     def __init__(self, model: AlertQueueModel, parent=None) -> None:
         super().__init__(parent)
@@ -197,6 +253,7 @@ class AlertQueueView(QTableView):
         self._selected_id: str | None = None
         model.modelAboutToBeReset.connect(self._remember_selection)
         model.modelReset.connect(self._restore_selection)
+        self.selectionModel().selectionChanged.connect(self._on_selection)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
@@ -222,6 +279,17 @@ class AlertQueueView(QTableView):
         item = self.model().rows[index.row()]
         if isinstance(item, GroupRow):
             self.model().toggle_group(item.district)
+        elif isinstance(item, ShelvedRow):
+            self.model().toggle_group(SHELVED)
+
+    def _on_selection(self, *_args) -> None:
+        rows = self.selectionModel().selectedRows()
+        self.alert_selected.emit((rows[0].data(IdRole) or "") if rows else "")
+
+    def selected_alert(self) -> str:
+        """The selected alert's id, or "" (nothing, or a group row)."""
+        rows = self.selectionModel().selectedRows()
+        return (rows[0].data(IdRole) or "") if rows else ""
 
     def selected_row(self) -> int:
         rows = self.selectionModel().selectedRows()
