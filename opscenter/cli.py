@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wall_options(shot)
     shot.add_argument("--wait", type=float, default=8.0, help="seconds of live data before the picture")
     shot.add_argument("--size", default="1920x1080", help="window size WxH")
+    shot.add_argument("--layout", metavar="NAME", help="picture a saved layout's first window")
+    shot.add_argument("--briefing", action="store_true", help="picture the briefing rotation")
     return parser
 
 
@@ -200,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "screenshot":
         width, _, height = args.size.partition("x")
         options = WallOptions(operator=args.operator, size=(int(width), int(height)), scale=args.scale,
-                              role=args.role, hub_url=args.hub)
+                              role=args.role, hub_url=args.hub, layout=args.layout, briefing=args.briefing)
         out = take_screenshot(config, options, args.out, wait_s=args.wait)
         print(f"saved {out}")
         return 0

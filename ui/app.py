@@ -103,6 +103,18 @@ class Wall:
             ops=self.ops, risk_records=risk_input(runtime),
         )
         self.window.resize(*options.size)
+        self.layouts = None
+        self.briefing = None
+        if options.layout:
+            from .wall_modes import open_layout
+
+            self.layouts = open_layout(self, options.layout)  # a bad layout file: OpsCenterError, exit 2
+            return
+        if options.briefing:
+            from .wall_modes import open_briefing
+
+            self.briefing = open_briefing(self, options.screen)
+            return
         screens = app.screens()
         if options.screen is not None and 0 <= options.screen < len(screens):
             self.window.setScreen(screens[options.screen])
@@ -114,6 +126,11 @@ class Wall:
 
     def close(self) -> None:
         self.bridge.close()
+        if self.layouts is not None:
+            self.layouts.close()
+        if self.briefing is not None:
+            self.briefing.close()
+        self.window.layers.close()
         self.window.close()
 
 
@@ -214,7 +231,8 @@ def take_screenshot(config: RuntimeConfig, options: WallOptions, out: Path, wait
         wall.bridge.flush()
         await asyncio.sleep(1.0)  # let the page draw the last delta
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not wall.window.grab().save(str(out)):
+        shown = wall.briefing or (wall.layouts.windows[0] if wall.layouts else wall.window)
+        if not shown.grab().save(str(out)):
             raise RuntimeError(f"could not write {out}")
         wall.close()
         await runtime.stop()

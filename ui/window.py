@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,7 @@ from opscenter.store import LiveStore
 
 from . import theme
 from .alert_queue import AlertQueueModel, AlertQueueView
+from .annotation_editor import AnnotationEditor
 from .bridge import ChangeBatch, StoreBridge
 from .deployment import DeploymentModel, DeploymentView
 from .details import DetailsPanel
@@ -32,6 +34,7 @@ from .live_layers import LiveLayers
 from .map_view import MapView
 from .risk_panel import RiskWhyPanel
 from .sound import AlertSound
+from .workflow_actions import WorkflowActions
 
 NEW_ALERT_WINDOW_S = 300.0
 
@@ -76,7 +79,8 @@ class WallWindow(QMainWindow):
         self.operator = operator
         self.sound = sound or AlertSound(parent=self)
 
-        self.queue_model = AlertQueueModel(store, clock=store.clock, parent=self, acknowledge=acknowledge)
+        self.queue_model = AlertQueueModel(store, clock=store.clock, parent=self, acknowledge=acknowledge,
+                                           workflow=ops.workflow if ops is not None else None)
         self.queue_view = AlertQueueView(self.queue_model)
         self.deployment_model = DeploymentModel(store, districts, parent=self)
         self.deployment_view = DeploymentView(self.deployment_model)
@@ -86,6 +90,14 @@ class WallWindow(QMainWindow):
         self.risk_panel = RiskWhyPanel()
         self.layers = LiveLayers(self.map_view, self.risk_panel, getattr(ops, "annotations", None),
                                  risk_records, clock=store.clock, parent=self)
+        self.actions: WorkflowActions | None = None
+        self.annotation_editor: AnnotationEditor | None = None
+        if ops is not None:
+            self.actions = WorkflowActions(ops, self.queue_view, parent=self)
+            self.annotation_editor = AnnotationEditor(ops, parent=self)
+            self.queue_view.alert_selected.connect(self._on_alert_selected)
+            self.annotation_editor.draw_requested.connect(lambda shape, _target: self.map_view.start_drawing(shape))
+            self.map_view.shape_drawn.connect(self.annotation_editor.shape_drawn)
 
         self.setCentralWidget(self._build_body())
         self._build_shortcuts()
@@ -143,25 +155,33 @@ class WallWindow(QMainWindow):
         return header
 
     def _build_body(self) -> QWidget:
-        ack = QPushButton("Acknowledge  (Space)")
-        ack.clicked.connect(self.acknowledge_selected)
         queue_footer = QWidget()
         footer_row = QHBoxLayout(queue_footer)
         footer_row.setContentsMargins(0, 0, 0, 0)
-        hint = QLabel("double-click a district row to expand it")
-        hint.setObjectName("feed")
-        footer_row.addWidget(hint)
-        footer_row.addStretch(1)
-        footer_row.addWidget(ack)
+        if self.actions is not None:
+            footer_row.addWidget(self.actions, 1)
+        else:
+            ack = QPushButton("Acknowledge  (Space)")
+            ack.clicked.connect(self.acknowledge_selected)
+            hint = QLabel("double-click a district row to expand it")
+            hint.setObjectName("feed")
+            footer_row.addWidget(hint)
+            footer_row.addStretch(1)
+            footer_row.addWidget(ack)
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(_panel("Shot alerts", self.queue_view, queue_footer))
         right.addWidget(_panel("Deployment", self.deployment_view))
-        right.addWidget(self.details)
-        right.addWidget(self.risk_panel)
+        # one side area, tabbed, so the column's minimum height is the tallest page, not the sum
+        self.side = QTabWidget()
+        self.side.addTab(self.details, "Details")
+        self.side.addTab(self.risk_panel, "Why this area")
+        if self.annotation_editor is not None:
+            self.side.addTab(self.annotation_editor, "Notes")
+        right.addWidget(self.side)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
-        right.setSizes([520, 330, 0, 0])  # details and "why" open when something is picked
+        right.setSizes([520, 330, 0])  # the side area opens when something is picked
         self.right_split = right
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -186,8 +206,10 @@ class WallWindow(QMainWindow):
         return body
 
     def _build_shortcuts(self) -> None:
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.acknowledge_selected)
+        if self.actions is None:  # the action bar owns Space (two shortcuts on one key cancel out)
+            QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.acknowledge_selected)
         QShortcut(QKeySequence("F11"), self, activated=self._toggle_fullscreen)
+        QShortcut(QKeySequence("N"), self, activated=lambda: self._open_side(4))  # notes on the selection
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.sound_button.toggle)
 
     # -- behaviour ---------------------------------------------------------------------
@@ -202,6 +224,8 @@ class WallWindow(QMainWindow):
                 self.sound.on_new_alert(now)
 
     def acknowledge_selected(self) -> int:
+        if self.actions is not None:
+            return self.actions.acknowledge()
         row = self.queue_view.selected_row()
         if row < 0 and self.queue_model.rows:
             row = 0  # nothing selected: the top of the queue is what the operator is looking at
@@ -211,21 +235,35 @@ class WallWindow(QMainWindow):
         kind = {"shots": Kind.SHOT, "calls": Kind.CALL, "units": Kind.UNIT, "advisories": Kind.ADVISORY}.get(layer)
         if kind is not None:
             self.show_details(kind, record_id)
+            if self.annotation_editor is not None and kind in (Kind.SHOT, Kind.CALL):
+                self.annotation_editor.open_for(f"{kind.value}:{record_id}")
         elif layer == "risk" and self.layers.show_risk(record_id):
             self._open_side(3)
+        elif layer == "annotations" and self.annotation_editor is not None:
+            ann = self.ops.annotations.get(record_id)
+            if ann is not None:
+                self.annotation_editor.open_for(ann.target)
+                self._open_side(4)
+
+    def _on_alert_selected(self, alert_id: str) -> None:
+        if alert_id and self.annotation_editor is not None:
+            self.annotation_editor.open_for(f"shot:{alert_id}")
 
     def show_details(self, kind: Kind, record_id: str) -> None:
         if self.details.show_record(kind, record_id):
             self._open_side(2)
 
     def _open_side(self, index: int) -> None:
-        """Give the details (2) or the risk "why" (3) a third of the column; close the other."""
+        """Show the details (2), the risk "why" (3) or the notes (4) in the side area, opened to
+        a third of the column if it was closed."""
+        page = index - 2
+        if page >= self.side.count():
+            return
+        self.side.setCurrentIndex(page)
         sizes = self.right_split.sizes()
-        if sizes[index] < 200:
+        if sizes[2] < 200:
             total = sum(sizes)
-            shares = [0.45, 0.25, 0.0, 0.0]
-            shares[index] = 0.30
-            self.right_split.setSizes([int(total * f) for f in shares])
+            self.right_split.setSizes([int(total * 0.45), int(total * 0.25), int(total * 0.30)])
 
     def show_quarantine(self) -> None:
         from .quarantine_view import QuarantineDialog

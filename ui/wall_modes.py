@@ -1,0 +1,147 @@
+"""The wall's other arrangements: saved layouts across screens, and the briefing rotation.
+
+Both reuse the one wall window's live panels (map, queue, deployment, side area) rather than
+building second copies, so every arrangement shows the same picture at the same moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QWidget
+
+from opscenter.domain import Kind
+
+if TYPE_CHECKING:
+    from .app import Wall
+
+logger = logging.getLogger(__name__)
+LAYOUTS_DIR = Path("var/layouts")
+
+
+def _take(widget: QWidget) -> QWidget:
+    widget.setParent(None)
+    return widget
+
+
+def open_layout(wall: "Wall", name: str, layouts_dir: Path = LAYOUTS_DIR):
+    """Open layout `name`; Ctrl+Shift+S on any of its windows saves the arrangement back."""
+    from .layouts import LayoutManager
+
+    window = wall.window
+    header = window.centralWidget().layout().itemAt(0).widget()
+    queue_panel = window.right_split.widget(0)
+    deployment_panel = window.right_split.widget(1)
+    headers = iter([header])
+
+    def make_header() -> QWidget:
+        # the first window carries the live header; the others a clock-only strip
+        first = next(headers, None)
+        if first is not None:
+            return _take(first)
+        label = QLabel("OPSCENTER")
+        label.setObjectName("title")
+        return label
+
+    panels = {
+        "map": lambda: _take(window.map_view),
+        "queue": lambda: _take(queue_panel),
+        "deployment": lambda: _take(deployment_panel),
+        "details": lambda: _take(window.side),
+        "charts": lambda: _charts_panel(wall),
+        "briefing": lambda: _briefing(wall, with_map=False),
+    }
+    manager = LayoutManager(panels, layouts_dir, header=make_header)
+    windows = manager.open(name)
+    for panel_window in windows:
+        _shortcuts(wall, panel_window)
+        QShortcut(QKeySequence("Ctrl+Shift+S"), panel_window, activated=lambda: _save(manager))
+    return manager
+
+
+def _save(manager) -> None:
+    path = manager.save()
+    logger.info("layout saved to %s", path)
+
+
+def _shortcuts(wall: "Wall", target: QWidget) -> None:
+    """The wall's keys work on every window of a layout."""
+    window = wall.window
+    if window.actions is None:
+        QShortcut(QKeySequence(Qt.Key.Key_Space), target, activated=window.acknowledge_selected)
+    QShortcut(QKeySequence("Ctrl+M"), target, activated=window.sound_button.toggle)
+
+
+def _figures(wall: "Wall"):
+    """This period's CompStat figures from the archive (imported and live history), if any."""
+    from opscenter.compstat import figures_from_archive
+    from opscenter.persistence import Archive
+
+    db_path = getattr(getattr(wall.runtime, "config", None), "db_path", None)
+    if db_path is None or not Path(db_path).exists():
+        return None
+    archive = Archive(db_path)
+    try:
+        return figures_from_archive(archive, "28d", time.time())
+    finally:
+        archive.close()
+
+
+def _charts_panel(wall: "Wall") -> QWidget:
+    """Alerts per hour over the last day against the typical day, from what the window holds."""
+    from opscenter.trends import alerts_per_hour
+
+    from .charts import hourly_chart
+
+    shots = wall.runtime.store.shots()
+    try:
+        return hourly_chart(alerts_per_hour([s.detected_at for s in shots], wall.runtime.store.clock()))
+    except Exception as exc:  # a chart must never take the wall down
+        logger.warning("charts unavailable: %s", exc)
+        return QLabel("Charts need history: import it with opscenter import FILE")
+
+
+def _briefing(wall: "Wall", with_map: bool = True, config: dict[str, Any] | None = None):
+    from .briefing import briefing_from_config
+    from .briefing_views import MissionsList, OutcomesTable, YoyTable
+
+    figures = _figures(wall)
+    available: dict[str, Any] = {}
+    if with_map:
+        available["map"] = lambda: _take(wall.window.map_view)
+    if figures is not None:
+        available["compstat"] = lambda: YoyTable(figures)
+        available["outcomes"] = lambda: OutcomesTable(figures.outcomes)
+    available["trends"] = lambda: _charts_panel(wall)
+    available["queue"] = lambda: _take(wall.window.right_split.widget(0))
+    missions = getattr(getattr(wall.runtime, "hub", None), "missions", None)
+    available["missions"] = lambda: MissionsList([m.to_dict() for m in missions.book.missions()]
+                                                 if missions is not None else [])
+    seconds = {"map": 30, "compstat": 25, "trends": 20, "outcomes": 20, "missions": 20, "queue": 20}
+    views = [{"name": n, "seconds": seconds[n]} for n in seconds if n in available]
+    return briefing_from_config(config or {"views": views, "alert_view": "map"}, available)
+
+
+def open_briefing(wall: "Wall", screen: int | None = None):
+    """Full-screen rotation; a new shot alert interrupts it on the map; Escape returns to the wall."""
+    briefing = _briefing(wall)
+    window = wall.window
+    store = wall.runtime.store
+
+    def on_batch(batch) -> None:
+        now = store.clock()
+        for alert_id in batch.added_shots:
+            shot = store.get(Kind.SHOT, alert_id)
+            if shot is not None and now - shot.detected_at < 300:
+                briefing.interrupt("SHOTS FIRED", f"{shot.rounds} rounds · {shot.address} · {shot.district}")
+
+    wall.bridge.changed.connect(on_batch)
+    briefing.exit_requested.connect(briefing.close)
+    briefing.present(screen, fullscreen=True)
+    window.hide()
+    return briefing
