@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 from yarl import URL
@@ -42,6 +42,8 @@ class HubMirror:
         self.applied = 0
         self.snapshots = 0
         self.rejected: list[str] = []
+        self.missions: dict[str, dict[str, Any]] = {}  # patrol missions by id (Mission.to_dict())
+        self.mission_listeners: list[Callable[[str | None], None]] = []  # id, or None after a snapshot
 
     def handle(self, text: str | bytes) -> None:
         message = json.loads(text)
@@ -81,6 +83,17 @@ class HubMirror:
             self._flow(AlertFlow.from_dict(event["flow"]))
         elif kind == "annotation":
             self.annotations.put(notes.from_dict(event["ann"]))
+        elif kind == "mission":
+            mission = event["mission"]
+            self.missions[str(mission["id"])] = dict(mission)
+            self._missions_changed(str(mission["id"]))
+
+    def _missions_changed(self, ident: str | None) -> None:
+        for listener in list(self.mission_listeners):
+            try:
+                listener(ident)
+            except Exception:  # one broken view must not stop the others
+                logger.exception("mission listener failed")
 
     def _flow(self, flow: AlertFlow) -> None:
         self.workflow.put(flow)
@@ -106,6 +119,8 @@ class HubMirror:
             self._flow(AlertFlow.from_dict(row))
         for row in message.get("annotations", []):
             self.annotations.put(notes.from_dict(row))
+        self.missions = {str(m["id"]): dict(m) for m in message.get("missions", []) if isinstance(m, dict)}
+        self._missions_changed(None)
         self.epoch = message.get("epoch")
         self.seq = int(message.get("seq", 0))
 
@@ -219,6 +234,31 @@ class HubClient:
     async def history(self, ident: str) -> list[Annotation]:
         return [notes.from_dict(row) for row in await self._call("GET", f"/api/annotations/{ident}/history")]
 
+    async def missions(self) -> list[dict[str, Any]]:
+        return await self._call("GET", "/api/missions")
+
+    async def plan_missions(self, hours: float = 8.0, top: int = 5) -> list[dict[str, Any]]:
+        return await self._call("POST", "/api/missions/plan", {"hours": hours, "top": top})
+
+    async def add_mission(self, polygon: list[list[float]], label: str, reason: str) -> dict[str, Any]:
+        return await self._call("POST", "/api/missions", {"polygon": polygon, "label": label, "reason": reason})
+
+    async def assign_mission(self, mission_id: str, units: list[str], reason: str = "") -> dict[str, Any]:
+        return await self._call("POST", f"/api/missions/{_seg(mission_id)}/assign",
+                                {"units": list(units), "reason": reason})
+
+    async def mission_state(self, mission_id: str, state: str, reason: str = "") -> dict[str, Any]:
+        return await self._call("POST", f"/api/missions/{_seg(mission_id)}/state", {"state": state, "reason": reason})
+
+    async def suppress_mission(self, mission_id: str, reason: str) -> dict[str, Any]:
+        return await self._call("POST", f"/api/missions/{_seg(mission_id)}/suppress", {"reason": reason})
+
+    async def send_message(self, kind: str, ident: str, fmt: str = "envelope") -> list[dict[str, Any]]:
+        return await self._call("POST", "/api/messages", {"kind": kind, "id": ident, "format": fmt})
+
+    async def messages(self) -> list[dict[str, Any]]:
+        return await self._call("GET", "/api/messages")
+
     async def retention(self) -> dict[str, Any]:
         return await self._call("GET", "/api/retention")
 
@@ -227,3 +267,8 @@ class HubClient:
 
     async def stop(self) -> None:
         await self.stream.stop()
+
+
+def _seg(ident: str) -> str:
+    """An id as one URL path segment."""
+    return URL.build(path=str(ident)).raw_path.lstrip("/").replace("/", "%2F")

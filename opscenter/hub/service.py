@@ -17,7 +17,9 @@ from aiohttp import web
 from ..retention import Retention
 from ..users import User, UserDirectory
 from ..workflow import State
+from ..missions import MissionBook
 from .core import HubCore
+from .missions_service import MissionsService, add_mission_routes
 from .server import build_app
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class HubService:
         self.retention = Retention(self.core.db, runtime.audit, clock=runtime.config.clock,
                                    interval_s=config.retention_interval_s)
         self.retention.listeners.append(self._forget_purged)
+        self.missions = _missions_service(runtime, self.core)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.url: str | None = None
@@ -52,10 +55,12 @@ class HubService:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._commit_loop(), name="hub-commit"))
         self._tasks.append(asyncio.create_task(self._retention_loop(), name="hub-retention"))
+        self.missions.start()
         if self.config.port is None:
             return
         app = build_app(self.core, self.users, map_info=self.map_info, feed_health=self.runtime.feed_health,
                         retention=self.retention)
+        add_mission_routes(app, self.missions)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         port = self.config.port
@@ -121,7 +126,16 @@ class HubService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        await self.missions.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         self.core.close()
+        self.missions.book.close()
+
+
+def _missions_service(runtime: "Runtime", core: HubCore) -> MissionsService:
+    """Missions in the app's SQLite file (in memory with --no-db), district from the boundaries."""
+    book = MissionBook(runtime.config.db_path or ":memory:", audit=runtime.audit, clock=core.clock)
+    return MissionsService(core, book, None, [],
+                           district_of=lambda lat, lon: runtime.assigner.assign(lat, lon)[0])
