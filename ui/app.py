@@ -67,6 +67,19 @@ def risk_input(runtime):
     return records
 
 
+def missions_source(runtime, options):
+    """The shift's missions: from the embedded hub, or over REST from a remote one."""
+    from .missions_panel import LocalMissions, RemoteMissions
+
+    hub = getattr(runtime, "hub", None)
+    if hub is not None and getattr(hub, "missions", None) is not None:
+        from opscenter.users import User
+
+        return LocalMissions(hub.missions, User(options.operator, options.role))
+    client = getattr(runtime, "client", None)
+    return RemoteMissions(client) if client is not None else None
+
+
 @dataclass
 class WallOptions:
     fullscreen: bool = False
@@ -100,7 +113,7 @@ class Wall:
             runtime.map_center,
             feeds=runtime.feed_health, quarantine=runtime.quarantine, operator=options.operator,
             tiles_url=runtime.tiles_url, acknowledge=runtime.acknowledge,
-            ops=self.ops, risk_records=risk_input(runtime),
+            ops=self.ops, risk_records=risk_input(runtime), missions=missions_source(runtime, options),
         )
         self.window.resize(*options.size)
         self.layouts = None

@@ -32,6 +32,7 @@ from .deployment import DeploymentModel, DeploymentView
 from .details import DetailsPanel
 from .live_layers import LiveLayers
 from .map_view import MapView
+from .missions_panel import MissionsPanel
 from .risk_panel import RiskWhyPanel
 from .sound import AlertSound
 from .workflow_actions import WorkflowActions
@@ -70,6 +71,7 @@ class WallWindow(QMainWindow):
         acknowledge: Callable[[str, str], bool] | None = None,
         ops: Any = None,
         risk_records: Callable[[], Any] | None = None,
+        missions: Any = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("OpsCenter — live operations")
@@ -92,6 +94,11 @@ class WallWindow(QMainWindow):
                                  risk_records, clock=store.clock, parent=self)
         self.actions: WorkflowActions | None = None
         self.annotation_editor: AnnotationEditor | None = None
+        self.missions_panel: MissionsPanel | None = None
+        if missions is not None:
+            self.missions_panel = MissionsPanel(missions)
+            self._missions_dirty = True
+            missions.subscribe(self._missions_changed)
         if ops is not None:
             self.actions = WorkflowActions(ops, self.queue_view, parent=self)
             self.annotation_editor = AnnotationEditor(ops, parent=self)
@@ -178,6 +185,8 @@ class WallWindow(QMainWindow):
         self.side.addTab(self.risk_panel, "Why this area")
         if self.annotation_editor is not None:
             self.side.addTab(self.annotation_editor, "Notes")
+        if self.missions_panel is not None:
+            self.side.addTab(self.missions_panel, "Missions")
         right.addWidget(self.side)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
@@ -213,6 +222,9 @@ class WallWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.sound_button.toggle)
 
     # -- behaviour ---------------------------------------------------------------------
+    def _missions_changed(self, *_: Any) -> None:
+        self._missions_dirty = True  # drawn on the next tick: dosage updates come in bursts
+
     def on_batch(self, batch: ChangeBatch) -> None:
         self.queue_model.on_batch(batch)
         self.deployment_model.on_batch(batch)
@@ -239,6 +251,9 @@ class WallWindow(QMainWindow):
                 self.annotation_editor.open_for(f"{kind.value}:{record_id}")
         elif layer == "risk" and self.layers.show_risk(record_id):
             self._open_side(3)
+        elif layer == "missions" and self.missions_panel is not None:
+            self.side.setCurrentWidget(self.missions_panel)
+            self._open_side(self.side.currentIndex() + 2)
         elif layer == "annotations" and self.annotation_editor is not None:
             ann = self.ops.annotations.get(record_id)
             if ann is not None:
@@ -299,6 +314,9 @@ class WallWindow(QMainWindow):
 
     def _tick(self) -> None:
         now = self.store.clock()
+        if self.missions_panel is not None and self._missions_dirty:
+            self._missions_dirty = False
+            self.map_view.set_missions(self.missions_panel.source.missions())
         self.clock_label.setText(time.strftime("%H:%M:%S", time.localtime(now)))
         self._update_banner(now)
         parts, bad = [], False
