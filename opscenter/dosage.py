@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from .domain import Unit
+from .geo import point_in_ring
 
 LatLon = tuple[float, float]
 DEFAULT_MAX_GAP_S = 300.0
@@ -78,13 +79,7 @@ class _Area:
     def contains(self, lat: float, lon: float) -> bool:
         if not (self.south <= lat <= self.north and self.west <= lon <= self.east):
             return False
-        inside, ring = False, self.ring
-        y1, x1 = ring[-1]
-        for y2, x2 in ring:
-            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
-                inside = not inside
-            y1, x1 = y2, x2
-        return inside
+        return point_in_ring(lat, lon, self.ring)  # ray casting does not care which axis is which
 
 
 class DosageTracker:
