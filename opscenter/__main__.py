@@ -1,0 +1,7 @@
+"""`python -m opscenter …` is the `opscenter` command (for machines without the script on PATH)."""
+
+import sys
+
+from opscenter.cli import main
+
+sys.exit(main())
