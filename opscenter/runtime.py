@@ -182,27 +182,23 @@ class Runtime:
                 (min(b[0] for b in boxes) + max(b[2] for b in boxes)) / 2)
 
     def acknowledge(self, alert_id: str, by: str) -> bool:
-        """An operator's acknowledgement: into the store, and onto the audit trail."""
+        """An operator's acknowledgement: into the store, and onto the audit trail (through the
+        hub when there is one, so every window hears of it)."""
         if self.hub is not None:
             from .users import User
+            from .workflow import WorkflowError
 
-            return self._hub_acknowledge(alert_id, User(by, "operator"))
+            try:
+                self.hub.core.alert_action(User(by, "operator"), "acknowledge", alert_id)
+            except WorkflowError:
+                return False
+            return True
         if not self.store.acknowledge(alert_id, by=by):
             return False
         if self.audit is not None:
             shot = self.store.get(Kind.SHOT, alert_id)
             self.audit.append(by, "alert.acknowledge", alert_id,
                               {"version": getattr(shot, "version", None)})
-        return True
-
-    def _hub_acknowledge(self, alert_id: str, user: "Any") -> bool:
-        from .workflow import WorkflowError
-
-        assert self.hub is not None
-        try:
-            self.hub.core.alert_action(user, "acknowledge", alert_id)
-        except WorkflowError:
-            return False
         return True
 
     def feed_health(self) -> list[FeedHealth]:

@@ -262,6 +262,10 @@ class HubClient:
     async def retention(self) -> dict[str, Any]:
         return await self._call("GET", "/api/retention")
 
+    async def set_retention(self, kind: str, days: float) -> dict[str, Any]:
+        """An admin's change of one period (0: keep); the hub answers with the new picture."""
+        return await self._call("PUT", f"/api/retention/{_seg(kind)}", {"days": days})
+
     async def run(self) -> None:
         await self.stream.run()
 

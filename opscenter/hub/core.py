@@ -58,6 +58,8 @@ class HubCore:
         self._pending: list[dict[str, Any]] = []
         self._rows: list[Callable[[sqlite3.Connection], None]] = []
         self._subscribers: list[Subscriber] = []
+        # parts of the picture kept by other services (missions): name -> current items as dicts
+        self.snapshot_parts: dict[str, Callable[[], list[dict[str, Any]]]] = {}
         self.stats = HubStats()
         self._unsubscribe = store.subscribe(self._on_store_change)
 
@@ -94,6 +96,10 @@ class HubCore:
         if change.kind is Kind.SHOT and change.op is Op.ADDED and not self.workflow.known(change.id):
             # the moment the alert reached the screens: detection → shown is measured from here
             self._put_flow(AlertFlow(change.id, shown_at=self.clock(), updated_at=self.clock()))
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Queue an event of another service (a mission, a message to units) for the next commit."""
+        self._pending.append(event)
 
     def _put_flow(self, flow: AlertFlow) -> None:
         if not self.workflow.put(flow):
@@ -159,12 +165,15 @@ class HubCore:
                 if kind is Kind.SHOT and self.store.is_withdrawn(record.id):
                     item["withdrawn"] = True
                 records.append(item)
-        return {"t": "snapshot", "seq": self.log.last_seq, "epoch": self.log.epoch, "records": records,
+        snap = {"t": "snapshot", "seq": self.log.last_seq, "epoch": self.log.epoch, "records": records,
                 "workflow": [f.to_dict() for f in self.workflow.all()],
                 "annotations": [a.to_dict() for a in self.annotations.all()]}
+        for name, part in self.snapshot_parts.items():
+            snap[name] = part()
+        return snap
 
     # -- people's actions ---------------------------------------------------------------
-    def _audit(self, user: User, action: str, target: str, details: dict[str, Any]) -> None:
+    def audit_action(self, user: User, action: str, target: str, details: dict[str, Any]) -> None:
         if self.audit is not None:
             self.audit.append(user.name, action, target, details, at=self.clock())
 
@@ -205,7 +214,7 @@ class HubCore:
         details.pop("alert_id", None)
         if note:
             details["note"] = note
-        self._audit(user, f"alert.{action}", alert_id, details)
+        self.audit_action(user, f"alert.{action}", alert_id, details)
         return new
 
     def annotate(self, user: User, data: dict[str, Any]) -> Annotation:
@@ -218,7 +227,7 @@ class HubCore:
                                                   ann.disposition))
         self._put_annotation(ann)
         self.commit()
-        self._audit(user, "annotation.create", ann.id, ann.to_dict())
+        self.audit_action(user, "annotation.create", ann.id, ann.to_dict())
         return ann
 
     def edit_annotation(self, user: User, ident: str, changes: dict[str, Any]) -> Annotation:
@@ -226,7 +235,7 @@ class HubCore:
         ann = notes.edited(current, changes, user.name, self.clock())
         self._put_annotation(ann)
         self.commit()
-        self._audit(user, "annotation.edit", ident, ann.to_dict())
+        self.audit_action(user, "annotation.edit", ident, ann.to_dict())
         return ann
 
     def delete_annotation(self, user: User, ident: str) -> Annotation:
@@ -234,7 +243,7 @@ class HubCore:
         ann = notes.deleted(current, user.name, self.clock())
         self._put_annotation(ann)
         self.commit()
-        self._audit(user, "annotation.delete", ident, {"version": ann.version})
+        self.audit_action(user, "annotation.delete", ident, {"version": ann.version})
         return ann
 
     def _editable(self, user: User, ident: str) -> Annotation:

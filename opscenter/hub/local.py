@@ -24,16 +24,6 @@ class LocalOps:
     async def acknowledge(self, alert_id: str) -> None:
         self.core.alert_action(self.user, "acknowledge", alert_id)
 
-    def acknowledge_now(self, alert_id: str, by: str | None = None) -> bool:
-        """The queue's synchronous path (Space on the wall); False when there was nothing to do."""
-        if self.workflow.get(alert_id).state.value != "new":
-            return False
-        try:
-            self.core.alert_action(self.user, "acknowledge", alert_id)
-        except Exception:
-            return False
-        return True
-
     async def dispatch(self, alert_id: str, units: list[str]) -> None:
         self.core.alert_action(self.user, "dispatch", alert_id, units=units)
 

@@ -81,27 +81,21 @@ class MissionsService:
         self._batch = 0
         self._live_units: set[str] = {u for m in self._live() for u in m.units}
         # the snapshot a new client starts from carries the missions too (see HubMirror)
-        self._plain_snapshot = core.snapshot
-        core.snapshot = self._snapshot  # type: ignore[method-assign]
+        core.snapshot_parts["missions"] = lambda: [m.to_dict() for m in self.book.missions()]
 
     def set_endpoints(self, endpoints: Sequence[Endpoint]) -> None:
         """The configured webhooks and channels; the hub's own channel is always kept."""
         self.endpoints = [*endpoints, self.hub_channel]
 
     # -- hub events ---------------------------------------------------------------------------
-    def _snapshot(self) -> dict[str, Any]:
-        snap = self._plain_snapshot()
-        snap["missions"] = [m.to_dict() for m in self.book.missions()]
-        return snap
-
     def _on_mission(self, _event: str, m: Mission) -> None:
         self._live_units = {u for live in self._live() for u in live.units}
-        self.core._pending.append({"t": "mission", "id": m.id, "mission": m.to_dict()})
+        self.core.publish({"t": "mission", "id": m.id, "mission": m.to_dict()})
         if not self._batch:
             self.core.commit()
 
     def _publish(self, topic: str, payload: dict) -> None:
-        self.core._pending.append({"t": "message", "topic": topic, "id": str(payload.get("id", "")),
+        self.core.publish({"t": "message", "topic": topic, "id": str(payload.get("id", "")),
                                    "payload": payload})
         self.core.commit()
 
@@ -303,7 +297,7 @@ class MissionsService:
             self._task = None
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        self.core.snapshot = self._plain_snapshot  # type: ignore[method-assign]
+        self.core.snapshot_parts.pop("missions", None)
         if self._own_session and self.dispatcher.session is not None:
             await self.dispatcher.session.close()
             self.dispatcher.session = None

@@ -99,7 +99,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def session(request: web.Request) -> web.Response:
     user = _user(request)
     core = request.app[CORE]
-    core._audit(user, "session.login", user.name, {"peer": request.remote or "", "role": user.role})
+    core.audit_action(user, "session.login", user.name, {"peer": request.remote or "", "role": user.role})
     return _json({"user": user.name, "role": user.role, "epoch": core.log.epoch, "seq": core.log.last_seq})
 
 
@@ -182,7 +182,7 @@ async def audit_export(request: web.Request) -> web.Response:
         return _error(400, "format is json or csv")
     out = io.StringIO()
     result = core.audit.export_json(out) if fmt == "json" else core.audit.export_csv(out)
-    core._audit(user, "audit.export", fmt, {"entries": result.checked, "verified": result.ok})
+    core.audit_action(user, "audit.export", fmt, {"entries": result.checked, "verified": result.ok})
     return web.Response(text=out.getvalue(), content_type="application/json" if fmt == "json" else "text/csv")
 
 

@@ -88,7 +88,7 @@ class HubService:
         from .local import LocalOps
 
         user = User(name, role)
-        self.core._audit(user, "session.start", name, {"role": role, "where": "in-process"})
+        self.core.audit_action(user, "session.start", name, {"role": role, "where": "in-process"})
         return LocalOps(self.core, user)
 
     async def _commit_loop(self) -> None:
