@@ -24,6 +24,7 @@ from .compstat import (CITY, DISPOSITIONS, OPEN, PERIODS, Figures, Timing, alert
                        compstat_table, detection_to_call, is_shooting, period_bounds,
                        year_earlier)
 from .domain import Kind
+from .missions import missions_between
 from .persistence import Archive
 from .response_times import (FIRST_CALL, dispositions, load_workflow, response_table, restrict,
                              stage_pairs, stage_seconds)
@@ -81,6 +82,8 @@ class Briefing:
     risk: RiskReadout | None = None
     with_workflow: int = 0
     """Alerts of the period that have a workflow record (imported history has none)."""
+    missions: list = field(default_factory=list)
+    """Patrol missions whose shift overlaps the period, as `Mission.to_dict()`."""
 
 
 def risk_readout(archive: Archive, until: float, zone: str, top: int = TOP_AREAS,
@@ -164,6 +167,8 @@ def collect(archive: Archive, period: str, now: float, zone: str = "America/New_
         yoy=yoy_by_area(figures.table, "detections", include_total=bool(district)),
         risk=risk_readout(archive, _next_midnight(now, zone), zone) if forecast else None,
         with_workflow=len({s.id for s in mine} & {str(r["alert_id"]) for r in workflow}),
+        missions=[m for m in (missions_between(archive.path, *this) if hasattr(archive, "path") else [])
+                  if not district or m.get("district") == district],
     )
 
 

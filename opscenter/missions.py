@@ -15,6 +15,7 @@ refuses before they start, suppressed) as the other ends.
 from __future__ import annotations
 
 import json
+import sqlite3
 import logging
 import math
 import time
@@ -320,3 +321,25 @@ def _window(start: float, end: float) -> None:
 
 def _new_id() -> str:
     return "M-" + uuid.uuid4().hex[:12]
+
+
+def missions_between(path: str | Path, start: float, end: float) -> list[dict[str, Any]]:
+    """Missions whose shift overlaps [start, end), for briefings; read-only, [] without a table."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='missions'").fetchone():
+            return []
+        rows = db.execute("SELECT body FROM missions WHERE shift_start < ? AND shift_end > ? ORDER BY shift_start",
+                          (end, start)).fetchall()
+    finally:
+        db.close()
+    out = []
+    for (body,) in rows:
+        try:
+            out.append(Mission.from_dict(json.loads(body)).to_dict())
+        except (MissionError, ValueError, KeyError, TypeError):
+            continue  # a damaged row is left out of the page, not allowed to stop the briefing
+    return out

@@ -129,3 +129,30 @@ def test_short_history_is_said_on_the_page_and_names_are_escaped(tmp_path, qapp)
     _, text = pdf_text(out)
     assert "Too little history for a forecast" in text
     assert "<b>East</b> & West" in text  # shown as written, not read as markup
+
+
+def test_the_periods_patrol_missions_are_in_the_briefing(tmp_path, qapp):
+    from opscenter.missions import MissionBook
+
+    db = tmp_path / "missions.sqlite3"
+    archive = Archive(db)
+    when = local(2024, 5, 20, 22)
+    archive.write([ShotAlert(f"s{k}", 1, when + 60 * k, 39.29, -76.61, AlertType.SINGLE, 1, district="Eastern")
+                   for k in range(3)])
+    archive.close()
+    book = MissionBook(db)
+    box = [(39.29, -76.612), (39.292, -76.612), (39.292, -76.608), (39.29, -76.608)]
+    mission = book.add_manual(local(2024, 5, 20, 16), local(2024, 5, 21, 0), actor="ana",
+                              reason="retaliation feared", polygon=box, label="Box <1> & Monument",
+                              district="Eastern")
+    book.assign(mission.id, ["3C21"], actor="ana")
+    book.set_dosage(mission.id, 42.0)
+    later = book.add_manual(local(2024, 6, 20, 16), local(2024, 6, 21, 0), actor="ana",
+                            reason="another month", polygon=box, label="Next month's box")
+    book.close()
+    out = tmp_path / "m.pdf"
+    assert main_brief(["--db", str(db), "--period", "daily", "--at", "2024-05-20", "--out", str(out)]) == 0
+    _, text = pdf_text(out)
+    assert "Patrol missions" in text and "Box <1> & Monument" in text
+    assert "3C21" in text and "42" in text
+    assert later.label not in text  # outside the period

@@ -185,6 +185,27 @@ def _risk_section(risk: RiskReadout | None) -> str:
     return "".join(parts)
 
 
+def _missions_section(missions: Sequence[dict]) -> str:
+    """Patrol missions of the period: where, who, how much time was spent there, and why."""
+    if not missions:
+        return ("<h2>Patrol missions</h2><p class=dim>No patrol missions were planned in this "
+                "period.</p>")
+    rows = []
+    for m in missions:
+        target = m.get("target_min") or 0
+        dosage = f"{m.get('dosage_min', 0):.0f} / {target:.0f} min" if target else f"{m.get('dosage_min', 0):.0f} min"
+        why = "; ".join(f"{w.get('component', 'event')} {float(w.get('age_days') or 0):.0f} d ago "
+                        f"({100 * float(w.get('share') or 0):.0f} %)"
+                        for w in (m.get("why") or [])[:2] if isinstance(w, dict))
+        rows.append([m.get("label", ""), m.get("district", ""), m.get("state", ""),
+                     ", ".join(m.get("units") or []) or "—", dosage, why or m.get("reason", "")])
+    return ("<h2>Patrol missions</h2><p class=dim>Boxes patrolled this period, the units assigned, "
+            "the time they spent inside (from unit positions) against the target, and why each "
+            "box was chosen.</p>"
+            + _table(["mission", "district", "state", "units", "time in box", "why"], rows,
+                     numeric_from=99, bold_city=False))
+
+
 def chart_images(briefing: Briefing) -> dict[str, QImage]:
     """Each chart of the briefing painted for print, keyed by its resource name."""
     _ensure_app()
@@ -259,6 +280,7 @@ def build_document(briefing: Briefing, images: dict[str, QImage]) -> QTextDocume
              _table(["area", "alerts"] + [n.replace("_", " ") for n in names], shown)
              if rows else "<p class=dim>No alerts in this period.</p>"]
     html.append(_risk_section(briefing.risk))
+    html.append(_missions_section(briefing.missions))
     doc.setHtml("".join(html))
     return doc
 
