@@ -5,11 +5,12 @@ unit positions, calls and shot alerts for a fixed time. Two clients read the sam
 
   raw   aiohttp reading the SSE bytes and splitting frames: the transport ceiling;
   full  the wall's own path: SseFeedClient → LiveStore → StoreBridge (15 Hz) → Qt table
-        models, on a qasync loop with Qt offscreen. Latency is the server's `sent_at` to
+        models, on a qasync loop with Qt offscreen (with `--hub`: plus the embedded hub,
+        which journals every change and numbers it into its SQLite event log every 50 ms). Latency is the server's `sent_at` to
         the moment the models have taken the batch holding the event. The loop's
         responsiveness is a 10 ms timer's worst lateness.
 
-Run:  .venv/bin/python bench/ingest.py [--seconds 6] [--rates 100,1000,5000,20000]
+Run:  .venv/bin/python bench/ingest.py [--seconds 6] [--rates 100,1000,5000,20000] [--hub]
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ async def raw_client(rate: int, seconds: float) -> dict:
     return {"sent": sent, "received": count, "rate": count / max(span, seconds * 0.5)}
 
 
-def full_client(rate: int, seconds: float) -> dict:
+def full_client(rate: int, seconds: float, hub: bool = False) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from ui.app import ensure_application, prepare_environment
 
@@ -145,6 +146,20 @@ def full_client(rate: int, seconds: float) -> dict:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     store = LiveStore(retention_s=3600)
+    core = None
+    if hub:
+        import tempfile
+
+        from opscenter.hub.core import HubCore
+        from opscenter.persistence import SqliteJournal
+
+        journal = SqliteJournal(Path(tempfile.mkdtemp()) / "bench.sqlite3")
+        journal.attach(store)
+        core = HubCore(store, journal, None)
+        commits = QTimer()
+        commits.setInterval(50)
+        commits.timeout.connect(core.commit)
+        commits.start()
     bridge = StoreBridge(store, hz=15)
     queue = AlertQueueModel(store)
     deployment = DeploymentModel(store, ["Central"])
@@ -208,6 +223,7 @@ def full_client(rate: int, seconds: float) -> dict:
         lag_p99_ms=1000 * sorted(lateness)[int(len(lateness) * 0.99)] if lateness else float("nan"),
         lag_max_ms=1000 * max(lateness) if lateness else float("nan"),
         batches=bridge.batches,
+        logged=core.log.last_seq if core is not None else 0,
     )
     return result
 
@@ -218,18 +234,20 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--rates", default="100,1000,5000,20000")
     parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--hub", action="store_true", help="the full path with the embedded hub's log")
     args = parser.parse_args()
     if args.mode == "serve":
         asyncio.run(serve(0, args.rate, args.seconds))
         return
     if args.mode == "full":
-        print(json.dumps(full_client(args.rate, args.seconds)))
+        print(json.dumps(full_client(args.rate, args.seconds, args.hub)))
         return
     rows = []
     for rate in [int(r) for r in args.rates.split(",")]:
         raw = asyncio.run(raw_client(rate, args.seconds))
         # the full path in a fresh process: one QApplication and one loop per measurement
-        out = subprocess.run([sys.executable, __file__, "full", "--rate", str(rate), "--seconds", str(args.seconds)],
+        out = subprocess.run([sys.executable, __file__, "full", "--rate", str(rate), "--seconds", str(args.seconds)]
+                             + (["--hub"] if args.hub else []),
                              capture_output=True, text=True, cwd=ROOT, timeout=300)
         full = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append((rate, raw, full))
