@@ -91,12 +91,14 @@ class SqliteJournal:
                 upserts,
             )
             # live history joins imported history, so briefings cover both; leaving the live
-            # picture (pruning) is not a deletion, so the archive keeps what the wall let go
+            # picture (pruning) is not a deletion, so the archive keeps what the wall let go.
+            # Unit positions stay out: the archive keeps one row per id, so it would hold only
+            # each unit's last fix at the cost of most of the writes.
             self._db.executemany(
                 "INSERT INTO archive VALUES (?,?,?,?,?,?,0) ON CONFLICT(kind, id) DO UPDATE SET "
                 "version=excluded.version, event_time=excluded.event_time, body=excluded.body, "
                 "source=excluded.source, deleted=0 WHERE excluded.version > archive.version",
-                upserts,
+                [row for row in upserts if row[0] != Kind.UNIT.value],
             )
             self._db.executemany("DELETE FROM records WHERE kind=? AND id=?", deletes)
             self._db.executemany(
