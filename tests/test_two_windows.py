@@ -48,6 +48,8 @@ def test_an_acknowledgement_and_a_note_reach_the_other_window(two_walls, run) ->
                          and remote.client.mirror.seq == runtime.hub.core.log.last_seq, timeout=30,
                          what="the joined window has the live queue")
         assert second.ops.user.name == "ana" and second.ops.user.role == "analyst"
+        # window 2's header shows the hub connection and the hub's own upstream feed
+        await wait_until(lambda: [h.name for h in remote.feed_health()] == ["hub", "demo"], timeout=8)
         assert first.window.acknowledge_selected() == 1  # Space on window 1: the top alert
         def acknowledged():
             return [f.alert_id for f in runtime.hub.core.workflow.all() if f.state is State.ACKNOWLEDGED]

@@ -186,6 +186,10 @@ class HubClient:
     async def map_info(self) -> dict[str, Any]:
         return await self._call("GET", "/api/map")
 
+    async def feeds(self) -> list[dict[str, Any]]:
+        """The hub's upstream feeds and their health."""
+        return await self._call("GET", "/api/feeds")
+
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self._token}"}
         try:

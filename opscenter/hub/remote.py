@@ -18,7 +18,7 @@ from typing import Any, Callable
 import aiohttp
 
 from ..errors import OpsCenterError
-from ..feed_health import FeedHealth
+from ..feed_health import FeedHealth, FeedState
 from ..quarantine import Quarantine
 from ..store import LiveStore
 from ..workflow import State
@@ -74,6 +74,8 @@ class RemoteRuntime:
         self.client: HubClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._upstream_task: asyncio.Task[Any] | None = None
+        self._upstream: list[FeedHealth] = []
         self._boundaries: dict[str, Any] = {"type": "FeatureCollection", "features": []}
         self._center: tuple[float, float] = (0.0, 0.0)
 
@@ -95,6 +97,17 @@ class RemoteRuntime:
         self._center = (float(center[0]), float(center[1]))
         self.tiles_url = info.get("tiles_url")
         self._task = asyncio.create_task(self.client.run(), name="hub-stream")
+        self._upstream_task = asyncio.create_task(self._poll_upstream(), name="hub-feeds")
+
+    async def _poll_upstream(self, every_s: float = 5.0) -> None:
+        """The hub's own feeds, so this window's header says whether the gunfire feed is down."""
+        while True:
+            try:
+                rows = await self.client.feeds() if self.client is not None else []
+                self._upstream = [_health(row) for row in rows if isinstance(row, dict)]
+            except OpsCenterError:
+                self._upstream = []  # the hub connection's own state already says why
+            await asyncio.sleep(every_s)
 
     @property
     def ops(self) -> HubClient:
@@ -109,7 +122,7 @@ class RemoteRuntime:
         return self._center
 
     def feed_health(self) -> list[FeedHealth]:
-        return [self.client.health] if self.client is not None else []
+        return ([self.client.health] if self.client is not None else []) + self._upstream
 
     def acknowledge(self, alert_id: str, by: str) -> bool:
         """The queue's Space key: send it, and let the hub's answer update every screen."""
@@ -120,6 +133,11 @@ class RemoteRuntime:
         return True
 
     async def stop(self) -> None:
+        if self._upstream_task is not None:
+            self._upstream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._upstream_task
+            self._upstream_task = None
         if self.client is not None:
             await self.client.stop()
         if self._task is not None:
@@ -129,6 +147,19 @@ class RemoteRuntime:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _health(row: dict[str, Any]) -> FeedHealth:
+    """A feed's health as the hub reported it (a copy: this window does not run the feed)."""
+    try:
+        state = FeedState(row.get("state"))
+    except ValueError:
+        state = FeedState.CONNECTING
+    last = row.get("last_event_at")
+    last = float(last) if isinstance(last, (int, float)) else None
+    return FeedHealth(name=str(row.get("name", "feed"))[:40], url=str(row.get("url", ""))[:200], state=state,
+                      received=int(row.get("received") or 0), last_error=str(row.get("last_error") or "")[:200],
+                      last_event_at=last, last_message_at=last)
 
 
 def _log_failure(future: "asyncio.Future[Any]") -> None:
