@@ -33,8 +33,9 @@ MAX_HUB_MESSAGE = 256 * 1024 * 1024  # a city's snapshot arrives as one message
 class HubMirror:
     """Applies hub messages to local boards; pure bookkeeping, no network."""
 
-    def __init__(self, store: LiveStore) -> None:
+    def __init__(self, store: LiveStore, on_reject: Callable[[ParseError], Any] | None = None) -> None:
         self.store = store
+        self.on_reject = on_reject  # the window's quarantine: a damaged event is shown, not lost silently
         self.workflow = WorkflowBoard()
         self.annotations = AnnotationBoard()
         self.epoch: str | None = None
@@ -67,10 +68,15 @@ class HubMirror:
             self._apply(event)
         except (ParseError, WorkflowError, AnnotationError, ValueError, KeyError, TypeError) as exc:
             # a damaged event is reported and skipped; the rest of the picture keeps updating
-            self.rejected.append(f"hub event {seq}: {exc}")
+            self._reject(f"event {seq}: {exc}", event)
         self.seq = seq
         self.applied += 1
         return True
+
+    def _reject(self, reason: str, raw: Any) -> None:
+        self.rejected.append(f"hub {reason}")
+        if self.on_reject is not None:
+            self.on_reject(ParseError("hub", reason, json.dumps(raw, default=str)[:4096]))
 
     def _apply(self, event: dict[str, Any]) -> None:
         kind = event["t"]
@@ -107,7 +113,7 @@ class HubMirror:
             try:
                 record = record_from_dict(Kind(item["kind"]), item["rec"], item.get("src") or "hub")
             except (ParseError, ValueError, KeyError) as exc:
-                self.rejected.append(f"hub snapshot: {exc}")
+                self._reject(f"snapshot record: {exc}", item)
                 continue
             keep.add((record.kind, record.id))
             self.store.put_mirrored(record, withdrawn=bool(item.get("withdrawn")))
@@ -162,12 +168,13 @@ class HubClient:
     """`Operations` over REST plus the mirror the views read."""
 
     def __init__(self, base_url: str, token: str, session: aiohttp.ClientSession,
-                 store: LiveStore | None = None, **stream_options: Any) -> None:
+                 store: LiveStore | None = None, on_reject: Callable[[ParseError], Any] | None = None,
+                 **stream_options: Any) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._session = session
         self.store = store or LiveStore()
-        self.mirror = HubMirror(self.store)
+        self.mirror = HubMirror(self.store, on_reject=on_reject)
         self.workflow = self.mirror.workflow
         self.annotations = self.mirror.annotations
         self.user = User("", "operator")

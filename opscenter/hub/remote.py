@@ -85,7 +85,8 @@ class RemoteRuntime:
                                  f"(opscenter hub user add NAME --role ROLE) and sign in, or set {TOKEN_ENV}")
         self._session = aiohttp.ClientSession()
         try:
-            self.client = HubClient(self.url, self.token, self._session, store=self.store)
+            self.client = HubClient(self.url, self.token, self._session, store=self.store,
+                                    on_reject=self.quarantine.add)
             await self.client.sign_in()
             info = await self.client.map_info()
         except BaseException:
