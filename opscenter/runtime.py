@@ -32,7 +32,9 @@ from .store import LiveStore
 from .tiles import MbTiles, TileServer
 
 if TYPE_CHECKING:
+    from .briefing_config import BriefingConfig
     from .hub.service import HubConfig, HubService
+    from .outbound_config import EndpointConfig
 
 
 @dataclass(slots=True)
@@ -57,6 +59,8 @@ class RuntimeConfig:
     feeds: list[FeedConfig] | None = None  # from `--config`; None: the embedded demo alone
     with_demo: bool = False  # the demo beside configured feeds
     hub: "HubConfig | None" = None  # the shared picture for other windows (the app sets one)
+    endpoints: "list[EndpointConfig] | None" = None  # `[[endpoint]]`: webhooks, secrets resolved by the hub
+    briefing: "BriefingConfig | None" = None  # `[briefing]`; None: the wall's own rotation
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -127,6 +131,11 @@ class Runtime:
             from .simulator import Simulator
 
             start = cfg.start if cfg.start is not None else cfg.clock()
+            if cfg.db_path is not None and not cfg.feeds:
+                from .demo_history import seed_demo_history
+
+                # the demo alone: its invented past, once per database, so figures and risk show
+                await asyncio.to_thread(seed_demo_history, cfg.db_path, self.city, start, cfg.seed)
             # A wall restarted on its kept picture needs no invented history in front of it.
             warmup = {"warmup_s": 0.0} if self.loaded_from_disk else {}
             simulator = Simulator(self.city, scenario=cfg.scenario, seed=cfg.seed, start=start, **warmup)
