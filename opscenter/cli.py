@@ -112,12 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> RuntimeConfig:
-    feeds = None
+    feeds, endpoints, briefing = None, None, None
     if args.config is not None:
-        from .feed_config import load_feed_config
+        from .briefing_config import parse_briefing_config
+        from .feed_config import parse_feed_config
         from .map_config import load_map_config
+        from .outbound_config import parse_endpoint_config, read_config
 
-        feeds = load_feed_config(args.config) or None  # ConfigError names the file, feed and key
+        # ConfigError names the file, the feed or endpoint, and the key
+        data, origin = read_config(args.config), str(args.config)
+        # a file with no [[feed]] (only a map, endpoints or a briefing) keeps the embedded demo
+        feeds = parse_feed_config(data, origin, args.config.parent) or None
+        endpoints = parse_endpoint_config(data, origin) or None
+        briefing = parse_briefing_config(data, origin)
         chosen = load_map_config(args.config)
         # the command line wins over the file
         args.districts = args.districts or chosen.districts
@@ -130,7 +137,7 @@ def _config(args: argparse.Namespace) -> RuntimeConfig:
         host=getattr(args, "hub_host", "127.0.0.1"),
         port=None if getattr(args, "command", None) == "screenshot" else getattr(args, "hub_port", 8770))
     return RuntimeConfig(
-        feeds=feeds, with_demo=args.with_demo, hub=hub,
+        feeds=feeds, with_demo=args.with_demo, hub=hub, endpoints=endpoints, briefing=briefing,
         scenario=args.scenario, seed=args.seed, speed=args.speed, feed_url=args.feed,
         db_path=None if args.no_db else args.db, districts_path=args.districts, posts_path=args.posts,
         tiles_path=args.tiles, tiles_url=args.tiles_url,

@@ -86,11 +86,12 @@ def load_feed_config(path: str | Path) -> list[FeedConfig]:
 
 def parse_feed_config(data: dict[str, Any], origin: str, base_dir: Path) -> list[FeedConfig]:
     """Validate already-parsed TOML; relative replay paths are taken from `base_dir`."""
-    extra = sorted(set(data) - {"feed", "map"})
+    extra = sorted(set(data) - {"feed", "map", "endpoint", "briefing"})
     if extra:
-        raise ConfigError(f"{origin}: unknown top-level key {extra[0]!r} (only [[feed]] and [map] tables are allowed)")
-    if "feed" not in data and "map" in data:
-        return []  # a file that only sets up the map: the wall keeps the embedded demo
+        raise ConfigError(f"{origin}: unknown top-level key {extra[0]!r} "
+                          "(only [[feed]], [map], [[endpoint]] and [briefing] tables are allowed)")
+    if "feed" not in data and set(data) & {"map", "endpoint", "briefing"}:
+        return []  # a file without feeds sets up the rest: the wall keeps the embedded demo
     feeds = data.get("feed")
     if not isinstance(feeds, list) or not feeds or not all(isinstance(f, dict) for f in feeds):
         raise ConfigError(f"{origin}: no feeds defined (add one or more [[feed]] tables)")

@@ -124,12 +124,21 @@ def _briefing(wall: "Wall", with_map: bool = True, config: dict[str, Any] | None
                                                  if missions is not None else [])
     seconds = {"map": 30, "compstat": 25, "trends": 20, "outcomes": 20, "missions": 20, "queue": 20}
     views = [{"name": n, "seconds": seconds[n]} for n in seconds if n in available]
-    return briefing_from_config(config or {"views": views, "alert_view": "map"}, available)
+    config = dict(config or {"alert_view": "map"})
+    wanted = config.get("views") or views
+    # a configured view this wall cannot show (no archive yet for compstat) is left out, not fatal
+    skipped = [v["name"] for v in wanted if v["name"] not in available]
+    if skipped:
+        logger.warning("briefing: no %s view here; left out of the rotation", ", ".join(skipped))
+    config["views"] = [v for v in wanted if v["name"] in available] or views
+    return briefing_from_config(config, available)
 
 
 def open_briefing(wall: "Wall", screen: int | None = None):
     """Full-screen rotation; a new shot alert interrupts it on the map; Escape returns to the wall."""
-    briefing = _briefing(wall)
+    chosen = getattr(getattr(wall.runtime, "config", None), "briefing", None)  # `[briefing]` of --config
+    briefing = _briefing(wall, config=chosen.to_dict() if chosen is not None else None)
+    hold_s = chosen.hold_s if chosen is not None else 20.0
     window = wall.window
     store = wall.runtime.store
 
@@ -138,7 +147,8 @@ def open_briefing(wall: "Wall", screen: int | None = None):
         for alert_id in batch.added_shots:
             shot = store.get(Kind.SHOT, alert_id)
             if shot is not None and now - shot.detected_at < 300:
-                briefing.interrupt("SHOTS FIRED", f"{shot.rounds} rounds · {shot.address} · {shot.district}")
+                briefing.interrupt("SHOTS FIRED", f"{shot.rounds} rounds · {shot.address} · {shot.district}",
+                                   hold_s=hold_s)
 
     wall.bridge.changed.connect(on_batch)
     briefing.exit_requested.connect(briefing.close)

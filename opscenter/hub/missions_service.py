@@ -73,6 +73,7 @@ class MissionsService:
         self.dispatcher = Dispatcher(session, audit=core.audit, clock=core.clock)
         self.hub_channel = ChannelEndpoint("hub", self._publish)
         self.endpoints: list[Endpoint] = [*endpoints, self.hub_channel]
+        self.sender: Callable[..., Any] = self.dispatcher.send
         self._seq = itertools.count(int(time.time()))
         self._sent: list[str] = []  # message ids, oldest first
         self._fixes: dict[str, list[Unit]] = {}
@@ -83,9 +84,11 @@ class MissionsService:
         # the snapshot a new client starts from carries the missions too (see HubMirror)
         core.snapshot_parts["missions"] = lambda: [m.to_dict() for m in self.book.missions()]
 
-    def set_endpoints(self, endpoints: Sequence[Endpoint]) -> None:
-        """The configured webhooks and channels; the hub's own channel is always kept."""
+    def set_endpoints(self, endpoints: Sequence[Endpoint], sender: Callable[..., Any] | None = None) -> None:
+        """The configured webhooks and channels; the hub's own channel is always kept. `sender`
+        stands in front of the dispatcher (routing by topic and format), same signature."""
         self.endpoints = [*endpoints, self.hub_channel]
+        self.sender = sender or self.dispatcher.send
 
     # -- hub events ---------------------------------------------------------------------------
     def _on_mission(self, _event: str, m: Mission) -> None:
@@ -202,16 +205,16 @@ class MissionsService:
                    wait_s: float = SEND_WAIT_S) -> list[dict]:
         """Send a mission or shot alert to every endpoint; answers after `wait_s` at most."""
         user.require("message.send", "send messages to units")
-        message = self._message(kind, str(ident), fmt)
+        message = self.build_message(kind, str(ident), fmt)
         if self.dispatcher.session is None and any(not isinstance(e, ChannelEndpoint) for e in self.endpoints):
             self.dispatcher.session = aiohttp.ClientSession()
-        task = asyncio.ensure_future(self.dispatcher.send(message, self.endpoints, user.name))
+        task = asyncio.ensure_future(self.sender(message, self.endpoints, user.name))
         self._sent = (self._sent + [message.id])[-200:]
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), wait_s)
         return [d.to_dict() for d in self._deliveries_of(message.id)]
 
-    def _message(self, kind: str, ident: str, fmt: str) -> OutboundMessage:
+    def build_message(self, kind: str, ident: str, fmt: str) -> OutboundMessage:
         if fmt not in ("envelope", "cap"):
             raise MissionError("format is envelope or cap")
         seq, now = next(self._seq), self.core.clock()

@@ -18,6 +18,7 @@ from ..retention import Retention
 from ..users import User, UserDirectory
 from ..workflow import State
 from ..missions import MissionBook
+from ..outbound_config import build_endpoints, install_endpoints
 from .core import HubCore
 from .missions_service import MissionsService, add_mission_routes
 from .server import build_app
@@ -41,6 +42,9 @@ class HubService:
     def __init__(self, runtime: "Runtime", config: HubConfig) -> None:
         self.runtime = runtime
         self.config = config
+        # `[[endpoint]]` secrets are read first: a missing one (CredentialError naming the endpoint)
+        # stops start-up before anything is open
+        endpoints = build_endpoints(runtime.config.endpoints or [])
         # the store's clock, read each time: a faster demo swaps it in after this point
         self.core = HubCore(runtime.store, runtime.journal, runtime.audit, clock=lambda: runtime.store.clock())
         self.users = UserDirectory(self.core.db, clock=runtime.config.clock)
@@ -48,6 +52,8 @@ class HubService:
                                    interval_s=config.retention_interval_s)
         self.retention.listeners.append(self._forget_purged)
         self.missions = _missions_service(runtime, self.core)
+        if endpoints:
+            install_endpoints(self.missions, endpoints)  # routed by topic, each in its own format
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.url: str | None = None
