@@ -99,6 +99,7 @@ class Wall:
     def __init__(self, runtime: Runtime, options: WallOptions) -> None:
         from . import theme
         from .bridge import StoreBridge
+        from .retention_view import retention_adapters
         from .window import WallWindow
 
         self.runtime = runtime
@@ -108,12 +109,16 @@ class Wall:
         app = ensure_application()
         app.setStyleSheet(theme.stylesheet(options.scale))
         self.bridge = StoreBridge(runtime.store, hz=15)
+        retention, retention_save = retention_adapters(runtime, self.ops)
         self.window = WallWindow(
             runtime.store, self.bridge, runtime.districts.names, runtime.boundaries_geojson(),
             runtime.map_center,
             feeds=runtime.feed_health, quarantine=runtime.quarantine, operator=options.operator,
             tiles_url=runtime.tiles_url, acknowledge=runtime.acknowledge,
             ops=self.ops, risk_records=risk_input(runtime), missions=missions_source(runtime, options),
+            retention=retention, retention_save=retention_save,
+            archive_db=getattr(getattr(runtime, "config", None), "db_path", None),
+            audit=getattr(runtime, "audit", None),
         )
         self.window.resize(*options.size)
         self.layouts = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -72,6 +73,10 @@ class WallWindow(QMainWindow):
         ops: Any = None,
         risk_records: Callable[[], Any] | None = None,
         missions: Any = None,
+        retention: Callable[[], Awaitable[dict]] | None = None,
+        retention_save: Callable[[str, float], Awaitable[Any]] | None = None,
+        archive_db: Path | None = None,
+        audit: Any = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("OpsCenter — live operations")
@@ -87,7 +92,10 @@ class WallWindow(QMainWindow):
         self.deployment_model = DeploymentModel(store, districts, parent=self)
         self.deployment_view = DeploymentView(self.deployment_model)
         self.map_view = MapView(store, boundaries, center, tiles_url=tiles_url, parent=self)
-        self.details = DetailsPanel(store)
+        self.details = DetailsPanel(store, getattr(ops, "annotations", None))
+        # status-bar dialogs: retention (describe/save adapters) and the PDF briefing (embedded archive)
+        self.districts, self.retention, self.retention_save = list(districts), retention, retention_save
+        self.archive_db, self.audit = archive_db, audit
         self.ops = ops  # this window's user and what they may do (None: a bare wall, acknowledge only)
         self.risk_panel = RiskWhyPanel()
         self.layers = LiveLayers(self.map_view, self.risk_panel, getattr(ops, "annotations", None),
@@ -105,6 +113,7 @@ class WallWindow(QMainWindow):
             self.queue_view.alert_selected.connect(self._on_alert_selected)
             self.annotation_editor.draw_requested.connect(lambda shape, _target: self.map_view.start_drawing(shape))
             self.map_view.shape_drawn.connect(self.annotation_editor.shape_drawn)
+            self.details.notes_requested.connect(self.open_notes)
 
         self.setCentralWidget(self._build_body())
         self._build_shortcuts()
@@ -212,6 +221,13 @@ class WallWindow(QMainWindow):
         self.quarantine_button = QPushButton("Quarantine: 0")
         self.quarantine_button.clicked.connect(self.show_quarantine)
         self.statusBar().addPermanentWidget(self.quarantine_button)
+        if self.retention is not None:
+            self.retention_button = QPushButton("Retention")
+            self.retention_button.clicked.connect(self.show_retention)
+            self.statusBar().addPermanentWidget(self.retention_button)
+        self.report_button = QPushButton("Briefing report…")
+        self.report_button.clicked.connect(self.show_report)
+        self.statusBar().addPermanentWidget(self.report_button)
         return body
 
     def _build_shortcuts(self) -> None:
@@ -287,6 +303,30 @@ class WallWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         self.quarantine_dialog = dialog
+
+    # -- status-bar dialogs and notes from the details panel ---------------------------------
+    def show_retention(self) -> None:
+        from .retention_view import RetentionDialog
+
+        if self.retention is not None:
+            dialog = RetentionDialog(self.retention, self.retention_save, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.show()
+            self.retention_dialog = dialog
+
+    def show_report(self) -> None:
+        from .report_dialog import ReportDialog
+
+        if getattr(self, "report_dialog", None) is None:  # kept: a briefing may outlive a close
+            user = getattr(getattr(self.ops, "user", None), "name", None) or self.operator
+            self.report_dialog = ReportDialog(self.archive_db, self.districts, user, self.audit, self)
+        self.report_dialog.show()
+        self.report_dialog.raise_()
+
+    def open_notes(self, target: str) -> None:
+        if self.annotation_editor is not None:
+            self.annotation_editor.open_for(target)
+            self._open_side(4)
 
     def _set_sound(self, on: bool) -> None:
         self.sound.set_muted(not on)
