@@ -165,14 +165,14 @@ def collect(archive: Archive, period: str, now: float, zone: str = "America/New_
         hourly=alerts_per_hour([s.detected_at for s in shots], now, zone),
         weekly=weekly_trends(shots, reports, calls, now, weeks, zone),
         yoy=yoy_by_area(figures.table, "detections", include_total=bool(district)),
-        risk=risk_readout(archive, _next_midnight(now, zone), zone) if forecast else None,
+        risk=risk_readout(archive, next_midnight(now, zone), zone) if forecast else None,
         with_workflow=len({s.id for s in mine} & {str(r["alert_id"]) for r in workflow}),
         missions=[m for m in (missions_between(archive.path, *this) if hasattr(archive, "path") else [])
                   if not district or m.get("district") == district],
     )
 
 
-def _next_midnight(now: float, zone: str) -> float:
+def next_midnight(now: float, zone: str) -> float:
     wall = datetime.fromtimestamp(now, ZoneInfo(zone)).replace(tzinfo=None)
     midnight = (wall + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight.replace(tzinfo=ZoneInfo(zone)).timestamp()

@@ -4,7 +4,8 @@
   the same strings `opscenter brief` prints, via `briefing_text.table_rows`);
 * `OutcomesTable`: what became of the shot alerts per district, counts and shares of all
   alerts, with open and unknown shown rather than dropped;
-* `MissionsList`: open missions from plain dicts.
+* `MissionsList`: open missions from plain dicts;
+* `FairnessTable`: the risk forecast's per-district fairness readout.
 """
 
 from __future__ import annotations
@@ -209,3 +210,38 @@ class MissionsList(_BigTable):
         self._fill(self.HEADER, rows, bold_last=False)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.note.setText("No open missions." if not rows else f"{len(rows)} open")
+
+
+class FairnessTable(_BigTable):
+    """Per district: share of the flagged area and of the suggested patrol time against the share
+    of victim-reported shootings, with the warning where the forecast concentrates beyond harm.
+    Filled later (`set_readout`): the forecast behind it takes seconds and runs off the GUI thread."""
+
+    HEADER = ("District", "Flagged area", "Patrol time", "Victim shootings", "Ratio", "")
+
+    def __init__(self, scale: float = 1.0, parent: QWidget | None = None) -> None:
+        super().__init__("Risk forecast for tomorrow — fairness by district", scale, parent)
+        self.note.setText("Computing the forecast…")
+
+    def set_readout(self, readout: Any) -> None:
+        """`readout` is a `briefing_text.RiskReadout`; its reason is shown when there is none."""
+        fair = getattr(readout, "fairness", None)
+        if readout is None or getattr(readout, "reason", None) or fair is None:
+            self._fill(self.HEADER, [], bold_last=False)
+            self.note.setText(getattr(readout, "reason", None) or "No forecast for this briefing.")
+            return
+        rows, colours = [], {}
+        for r, d in enumerate(fair.districts):
+            ratio = "∞" if d.ratio == float("inf") else f"{d.ratio:.2f}×"
+            rows.append([d.district, f"{100 * d.flagged_area_share:.0f}%", f"{100 * d.patrol_share:.0f}%",
+                         f"{100 * d.victim_share:.0f}%", ratio, "warning" if d.warning else ""])
+            if d.warning:
+                colours[(r, 4)] = colours[(r, 5)] = theme.WARN
+        self._fill(self.HEADER, rows, colours, bold_last=False)
+        self.caption.setText(f"Risk forecast for {readout.day} — top {100 * fair.fraction:.0f}% of the area, "
+                             f"fairness by district")
+        self.note.setText(
+            f"Learnt from {readout.events:,} gunfire detections and victim-reported shootings "
+            f"({readout.victim_reports:,} victim reports); never arrests or stops. A district warns "
+            f"when its flagged area or patrol time exceeds {fair.threshold:g}× its share of victims."
+            + ("" if readout.victim_reports else " No victim reports in the history: every district warns."))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 LAYOUTS_DIR = Path("var/layouts")
+ZONE = "America/New_York"  # the briefing's local time (the demo city's; CompStat's default)
 
 
 def _take(widget: QWidget) -> QWidget:
@@ -82,8 +83,8 @@ def _figures(wall: "Wall"):
     from opscenter.compstat import figures_from_archive
     from opscenter.persistence import Archive
 
-    db_path = getattr(getattr(wall.runtime, "config", None), "db_path", None)
-    if db_path is None or not Path(db_path).exists():
+    db_path = _db_path(wall)
+    if db_path is None:
         return None
     archive = Archive(db_path)
     try:
@@ -106,6 +107,42 @@ def _charts_panel(wall: "Wall") -> QWidget:
         return QLabel("Charts need history: import it with opscenter import FILE")
 
 
+def _db_path(wall: "Wall") -> Path | None:
+    path = getattr(getattr(wall.runtime, "config", None), "db_path", None)
+    return Path(path) if path is not None and Path(path).exists() else None
+
+
+def _fairness_view(db_path: Path, now: float) -> QWidget:
+    """Tomorrow's forecast and its fairness readout, computed in a worker thread (seconds)."""
+    import asyncio
+
+    from opscenter.briefing_text import next_midnight, risk_readout
+    from opscenter.persistence import Archive
+
+    from .briefing_views import FairnessTable
+
+    view = FairnessTable()
+
+    def compute():
+        archive = Archive(db_path)
+        try:
+            return risk_readout(archive, next_midnight(now, ZONE), ZONE)
+        finally:
+            archive.close()
+
+    def done(task: "asyncio.Future[Any]") -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            logger.warning("fairness readout failed: %s", task.exception())
+            view.note.setText("The forecast could not be computed; see the log.")
+            return
+        view.set_readout(task.result())
+
+    asyncio.ensure_future(asyncio.to_thread(compute)).add_done_callback(done)
+    return view
+
+
 def _briefing(wall: "Wall", with_map: bool = True, config: dict[str, Any] | None = None):
     from .briefing import briefing_from_config
     from .briefing_views import MissionsList, OutcomesTable, YoyTable
@@ -122,7 +159,11 @@ def _briefing(wall: "Wall", with_map: bool = True, config: dict[str, Any] | None
     missions = getattr(getattr(wall.runtime, "hub", None), "missions", None)
     available["missions"] = lambda: MissionsList([m.to_dict() for m in missions.book.missions()]
                                                  if missions is not None else [])
-    seconds = {"map": 30, "compstat": 25, "trends": 20, "outcomes": 20, "missions": 20, "queue": 20}
+    db_path = _db_path(wall)
+    if db_path is not None:
+        available["fairness"] = lambda: _fairness_view(db_path, wall.runtime.store.clock())
+    seconds = {"map": 30, "compstat": 25, "trends": 20, "outcomes": 20, "fairness": 25, "missions": 20,
+               "queue": 20}
     views = [{"name": n, "seconds": seconds[n]} for n in seconds if n in available]
     config = dict(config or {"alert_view": "map"})
     wanted = config.get("views") or views
