@@ -45,12 +45,16 @@ class LiveLayers(QObject):
         if annotations is not None:
             map_view.set_annotations([shape_item(a) for a in annotations.shapes()])
             self._unsubscribe = annotations.subscribe(self._on_annotation)
+        self._timers: list[QTimer] = []
         if risk_records is not None:
-            self._timer = QTimer(self)
-            self._timer.setInterval(int(RISK_EVERY_S * 1000))
-            self._timer.timeout.connect(self.refresh_risk)
-            self._timer.start()
-            QTimer.singleShot(3000, self.refresh_risk)
+            # a first forecast shortly after start, then every RISK_EVERY_S
+            for interval, single in ((3000, True), (int(RISK_EVERY_S * 1000), False)):
+                timer = QTimer(self)
+                timer.setSingleShot(single)
+                timer.setInterval(interval)
+                timer.timeout.connect(self.refresh_risk)
+                timer.start()
+                self._timers.append(timer)
 
     def _on_annotation(self, ann: Annotation) -> None:
         if ann.deleted or ann.geometry is None:
@@ -63,12 +67,17 @@ class LiveLayers(QObject):
         if self.risk_records is None or (self._task is not None and not self._task.done()):
             return
         try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop runs (the window is being torn down): nothing to compute for
+
+        try:
             records = list(self.risk_records())
         except Exception:
             logger.exception("risk input could not be read")
             return
         until = self.clock()
-        self._task = asyncio.ensure_future(asyncio.to_thread(compute_risk, records, until))
+        self._task = loop.create_task(asyncio.to_thread(compute_risk, records, until))
         self._task.add_done_callback(self._risk_ready)
 
     def _risk_ready(self, task: "asyncio.Future[RiskSurface]") -> None:
@@ -89,6 +98,8 @@ class LiveLayers(QObject):
         return self.risk_panel.show_cell(self.surface, cell_id)
 
     def close(self) -> None:
+        for timer in self._timers:
+            timer.stop()
         if self._task is not None:
             self._task.cancel()
         if self.annotations is not None:

@@ -332,6 +332,10 @@ class WallWindow(QMainWindow):
         self.sound.set_muted(not on)
         self.sound_button.setText("Sound on" if on else "Sound muted")
 
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.layers.close()  # no forecast may start for a window that is gone
+        super().closeEvent(event)
+
     def _toggle_fullscreen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
