@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QCompleter, QDialog, QFrame, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPushButton, QRadioButton, QScrollArea, QTableWidget,
+                               QHeaderView, QLabel, QLineEdit, QPushButton, QRadioButton, QScrollArea, QSizePolicy, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from opscenter.annotations import Annotation
@@ -153,6 +153,8 @@ class AnnotationEditor(QWidget):
         for widget in (self.title, self.empty, scroll):
             layout.addWidget(widget, 1 if widget is scroll else 0)
         layout.addWidget(self.cancel_edit_button, 0, Qt.AlignmentFlag.AlignRight)
+        # the forms take what they need; the list of what is already noted gets the rest
+        self.tabs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         layout.addWidget(self.tabs)
         layout.addWidget(self.message)
         self._redraw = once_later(self, self.refresh)  # board listeners fire per annotation: redraw once

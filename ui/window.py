@@ -292,9 +292,11 @@ class WallWindow(QMainWindow):
             return
         self.side.setCurrentIndex(page)
         sizes = self.right_split.sizes()
-        if sizes[2] < 200:
-            total = sum(sizes)
-            self.right_split.setSizes([int(total * 0.45), int(total * 0.25), int(total * 0.30)])
+        total = sum(sizes)
+        # writing notes needs the room; reading details or a "why" leaves the queue more
+        shares = (0.35, 0.12, 0.53) if index == 4 else (0.45, 0.25, 0.30)
+        if sizes[2] < total * shares[2] - 20:
+            self.right_split.setSizes([int(total * f) for f in shares])
 
     def show_quarantine(self) -> None:
         from .quarantine_view import QuarantineDialog
