@@ -71,3 +71,22 @@ def test_an_acknowledgement_and_a_note_reach_the_other_window(two_walls, run) ->
         assert "two casings" in [a.text for a in first.ops.annotations.for_target(f"shot:{acked}")]
 
     run(scenario())
+
+
+def test_an_operator_sends_an_alert_to_units_from_the_queue(two_walls, run) -> None:
+    first, _second, runtime, _remote = two_walls
+    window = first.window
+
+    async def scenario():
+        await wait_until(lambda: window.queue_model.unacknowledged > 0, timeout=30)
+        row = next(i for i, r in enumerate(window.queue_model.rows) if hasattr(r, "shot"))
+        window.queue_view.selectRow(row)
+        alert_id = window.queue_view.selected_alert()
+        window.send_button.click()
+        await wait_until(lambda: "sent" in window.statusBar().currentMessage(), timeout=5)
+        assert f"Alert {alert_id} sent" in window.statusBar().currentMessage()
+        assert "hub: delivered" in window.statusBar().currentMessage()
+        messages = [e for e in runtime.hub.core.log.since(0) if '"t":"message"' in e.text]
+        assert messages and alert_id in messages[-1].text
+
+    run(scenario())

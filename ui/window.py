@@ -36,7 +36,7 @@ from .map_view import MapView
 from .missions_panel import MissionsPanel
 from .risk_panel import RiskWhyPanel
 from .sound import AlertSound
-from .workflow_actions import WorkflowActions
+from .workflow_actions import WorkflowActions, run_op
 
 NEW_ALERT_WINDOW_S = 300.0
 
@@ -176,6 +176,12 @@ class WallWindow(QMainWindow):
         footer_row.setContentsMargins(0, 0, 0, 0)
         if self.actions is not None:
             footer_row.addWidget(self.actions, 1)
+            if self.missions_panel is not None and self.ops.user.can("message.send"):
+                self.send_button = QPushButton("Send to units")
+                self.send_button.setToolTip("Send the selected alert to the units' devices and the "
+                                            "configured endpoints (the project's envelope)")
+                self.send_button.clicked.connect(self.send_selected_alert)
+                footer_row.addWidget(self.send_button)
         else:
             ack = QPushButton("Acknowledge  (Space)")
             ack.clicked.connect(self.acknowledge_selected)
@@ -238,6 +244,20 @@ class WallWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+M"), self, activated=self.sound_button.toggle)
 
     # -- behaviour ---------------------------------------------------------------------
+    def send_selected_alert(self) -> None:
+        """Dissemination of a shot alert; the delivery states come back in the status line."""
+        alert_id = self.queue_view.selected_alert()
+        if not alert_id or self.missions_panel is None:
+            self.statusBar().showMessage("Select an alert to send it to units", 8000)
+            return
+
+        def sent(deliveries: list[dict]) -> None:
+            states = ", ".join(f"{d.get('endpoint')}: {d.get('state')}" for d in deliveries) or "no endpoint"
+            self.statusBar().showMessage(f"Alert {alert_id} sent · {states}", 15000)
+
+        run_op(self.missions_panel.source.send("shot", alert_id, "envelope"),
+               lambda error: self.statusBar().showMessage(f"Not sent: {error}", 15000), sent)
+
     def _missions_changed(self, *_: Any) -> None:
         self._missions_dirty = True  # drawn on the next tick: dosage updates come in bursts
 
