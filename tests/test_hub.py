@@ -212,3 +212,31 @@ def test_a_version_1_database_is_migrated_and_keeps_its_acknowledgements(tmp_pat
     with pytest.raises(SchemaError, match="newer"):
         migrate(journal.db, path)
     journal.close()
+
+
+@pytest.mark.asyncio
+async def test_queries_of_the_live_picture_and_the_history(tmp_path) -> None:
+    runtime = _runtime(tmp_path)
+    await runtime.start()
+    try:
+        token = runtime.hub.users.add("cmd", "commander")
+        await wait_until(lambda: runtime.store.size(Kind.SHOT) > 2)
+        runtime.hub.core.commit()
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession() as s:
+            async with s.get(runtime.hub.url + "/api/records?kind=shot", headers=headers) as r:
+                live = await r.json()
+            assert {item["rec"]["id"] for item in live} == {x.id for x in runtime.store.shots()}
+            # the archive holds the demo's invented past and the live records journalled so far
+            async with s.get(runtime.hub.url + "/api/history?kind=report&limit=5", headers=headers) as r:
+                past = await r.json()
+            assert len(past) == 5 and all(item["rec"]["id"].startswith("HIST-") for item in past)
+            times = [item["rec"]["occurred_at"] for item in past]
+            assert times == sorted(times)
+            for bad in ("kind=people", "kind=shot&since=yesterday", "kind=shot&until=nan"):
+                async with s.get(runtime.hub.url + "/api/history?" + bad, headers=headers) as r:
+                    assert r.status == 400, bad
+            async with s.get(runtime.hub.url + "/api/records?kind=shot") as r:
+                assert r.status == 401
+    finally:
+        await runtime.stop()

@@ -14,11 +14,15 @@ import contextlib
 import io
 import json
 import logging
+import math
 from typing import Any, Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..annotations import AnnotationError
+from ..domain import Kind
+from ..envelope import record_to_dict
+from ..persistence import Archive
 from ..errors import OpsCenterError
 from ..retention import RetentionError
 from ..users import AuthError, Forbidden, User, UserDirectory
@@ -160,6 +164,50 @@ async def annotation_history(request: web.Request) -> web.Response:
     return _json([a.to_dict() for a in request.app[CORE].history(request.match_info["id"])])
 
 
+def _kind(request: web.Request) -> Kind:
+    try:
+        return Kind(request.query.get("kind", "shot"))
+    except ValueError:
+        raise ValueError(f"kind must be one of {', '.join(k.value for k in Kind)}") from None
+
+
+def _time(request: web.Request, name: str) -> float | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be epoch seconds") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be epoch seconds")
+    return number
+
+
+async def records(request: web.Request) -> web.Response:
+    """The live picture of one kind: `?kind=shot|call|unit|…`."""
+    _user(request).require("read")
+    core = request.app[CORE]
+    kind = _kind(request)
+    return _json([{"rec": record_to_dict(r), "src": r.source} for r in core.store.all(kind)])
+
+
+async def history(request: web.Request) -> web.Response:
+    """Archived records of one kind in event-time order: `?kind=&since=&until=&limit=`."""
+    _user(request).require("read")
+    kind, since, until = _kind(request), _time(request, "since"), _time(request, "until")
+    limit = min(int(request.query.get("limit", "10000")), 100_000)
+    path = request.app[EXTRAS].get("archive_path")
+    if path is None:
+        return _json([])
+    archive = Archive(path)
+    try:
+        found = archive.records(kind, since=since, until=until)[:limit]
+    finally:
+        archive.close()
+    return _json([{"rec": record_to_dict(r), "src": r.source} for r in found])
+
+
 async def events(request: web.Request) -> web.Response:
     """The log by range, for tools and checks: `?since=N&limit=M`."""
     _user(request).require("read")
@@ -277,7 +325,8 @@ async def _drain(ws: web.WebSocketResponse) -> None:
 
 
 def build_app(core: HubCore, users: UserDirectory, **extras: Any) -> web.Application:
-    """`extras`: map_info() -> dict, feed_health() -> list, retention (a Retention keeper)."""
+    """`extras`: map_info() -> dict, feed_health() -> list, retention (a Retention keeper),
+    archive_path (the SQLite file holding the archive, for history queries)."""
     app = web.Application(middlewares=[_errors], client_max_size=MAX_BODY)
     app[CORE] = core
     app[USERS] = users
@@ -293,6 +342,8 @@ def build_app(core: HubCore, users: UserDirectory, **extras: Any) -> web.Applica
     app.router.add_delete("/api/annotations/{id}", annotation_delete)
     app.router.add_get("/api/annotations/{id}/history", annotation_history)
     app.router.add_get("/api/events", events)
+    app.router.add_get("/api/records", records)
+    app.router.add_get("/api/history", history)
     app.router.add_get("/api/audit/export", audit_export)
     app.router.add_get("/api/retention", retention_get)
     app.router.add_put("/api/retention/{kind}", retention_put)

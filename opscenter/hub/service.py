@@ -65,7 +65,8 @@ class HubService:
         if self.config.port is None:
             return
         app = build_app(self.core, self.users, map_info=self.map_info, feed_health=self.runtime.feed_health,
-                        retention=self.retention)
+                        retention=self.retention,
+                        archive_path=self.runtime.config.db_path)
         add_mission_routes(app, self.missions)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
