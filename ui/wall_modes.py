@@ -94,17 +94,10 @@ def _figures(wall: "Wall"):
 
 
 def _charts_panel(wall: "Wall") -> QWidget:
-    """Alerts per hour over the last day against the typical day, from what the window holds."""
-    from opscenter.trends import alerts_per_hour
+    """The commanders' charts (last day, weekly trends, year on year, 911 delay), kept fresh."""
+    from .charts_panel import ChartsPanel
 
-    from .charts import hourly_chart
-
-    shots = wall.runtime.store.shots()
-    try:
-        return hourly_chart(alerts_per_hour([s.detected_at for s in shots], wall.runtime.store.clock()))
-    except Exception as exc:  # a chart must never take the wall down
-        logger.warning("charts unavailable: %s", exc)
-        return QLabel("Charts need history: import it with opscenter import FILE")
+    return ChartsPanel(wall.runtime.store, _db_path(wall))
 
 
 def _db_path(wall: "Wall") -> Path | None:

@@ -27,6 +27,7 @@ from opscenter.store import LiveStore
 
 from . import theme
 from .alert_queue import AlertQueueModel, AlertQueueView
+from .charts_panel import ChartsPanel
 from .annotation_editor import AnnotationEditor
 from .bridge import ChangeBatch, StoreBridge
 from .deployment import DeploymentModel, DeploymentView
@@ -202,6 +203,8 @@ class WallWindow(QMainWindow):
             self.side.addTab(self.annotation_editor, "Notes")
         if self.missions_panel is not None:
             self.side.addTab(self.missions_panel, "Missions")
+        self.charts_panel = ChartsPanel(self.store, self.archive_db)
+        self.side.addTab(self.charts_panel, "Charts")
         right.addWidget(self.side)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
@@ -356,6 +359,7 @@ class WallWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.layers.close()  # no forecast may start for a window that is gone
+        self.charts_panel.close_panel()
         super().closeEvent(event)
 
     def _toggle_fullscreen(self) -> None:

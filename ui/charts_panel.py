@@ -1,0 +1,111 @@
+"""The commanders' charts on the wall: the last day against the typical one, weekly trends,
+year on year by district, and the detection → first 911 call distribution.
+
+The figures come from the same `briefing_text.collect` as the PDF (so wall and paper agree),
+computed in a worker thread every few minutes; the charts are rebuilt on the GUI thread.
+Without a database (a window joined to a remote hub) only the hourly chart is drawn, from the
+detections the window holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from opscenter.response_times import FIRST_CALL
+from opscenter.store import LiveStore
+from opscenter.trends import alerts_per_hour
+
+from .charts import distribution_chart, hourly_chart, weekly_chart, yoy_chart
+
+logger = logging.getLogger(__name__)
+REFRESH_S = 300.0
+ZONE = "America/New_York"
+
+
+def _collect(db_path: Path, now: float) -> Any:
+    from opscenter.briefing_text import collect
+    from opscenter.persistence import Archive
+    from opscenter.response_times import load_workflow
+
+    archive = Archive(db_path)
+    try:
+        return collect(archive, "28d", now, ZONE, workflow=load_workflow(db_path), forecast=False)
+    finally:
+        archive.close()
+
+
+class ChartsPanel(QWidget):
+    def __init__(self, store: LiveStore, db_path: Path | None, clock: Callable[[], float] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.db_path = db_path
+        self.clock = clock or store.clock
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(4, 4, 4, 4)
+        self.note = QLabel("Charts are being computed…")
+        self.note.setObjectName("feed")
+        self.grid.addWidget(self.note, 0, 0)
+        self.charts: dict[str, QWidget] = {}
+        self._task: asyncio.Future[Any] | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(REFRESH_S * 1000))
+        self._timer.timeout.connect(self.refresh)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        """Computed when first seen (a tab nobody opens costs nothing), then every REFRESH_S."""
+        super().showEvent(event)
+        if not self._timer.isActive():
+            self._timer.start()
+            QTimer.singleShot(0, self.refresh)
+
+    def refresh(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        now = self.clock()
+        if self.db_path is None or not Path(self.db_path).exists():
+            self._show({"hourly": hourly_chart(alerts_per_hour([s.detected_at for s in self.store.shots()], now))})
+            return
+        if self._task is not None and not self._task.done():
+            return
+        self._task = loop.create_task(asyncio.to_thread(_collect, Path(self.db_path), now))
+        self._task.add_done_callback(self._ready)
+
+    def _ready(self, task: "asyncio.Future[Any]") -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            logger.warning("charts could not be computed: %s", task.exception())
+            self.note.setText("Charts could not be computed; see the log.")
+            return
+        briefing = task.result()
+        charts = {"hourly": hourly_chart(briefing.hourly),
+                  "weekly": weekly_chart(briefing.weekly, zone=ZONE),
+                  "yoy": yoy_chart(briefing.yoy)}
+        seconds = briefing.distributions.get(FIRST_CALL, [])
+        if seconds:
+            charts["first_call"] = distribution_chart(seconds, f"Detection → first 911 call ({len(seconds):,})")
+        self._show(charts)
+
+    def _show(self, charts: dict[str, QWidget]) -> None:
+        """Replace the charts; two columns, so each stays large enough to read from the room."""
+        for old in self.charts.values():
+            self.grid.removeWidget(old)
+            old.deleteLater()
+        self.note.hide()
+        self.charts = charts
+        for k, chart in enumerate(charts.values()):
+            self.grid.addWidget(chart, k // 2, k % 2)
+
+    def close_panel(self) -> None:
+        self._timer.stop()
+        if self._task is not None:
+            self._task.cancel()
