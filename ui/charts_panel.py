@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from opscenter.response_times import FIRST_CALL
 from opscenter.store import LiveStore
@@ -25,6 +25,8 @@ from .charts import distribution_chart, hourly_chart, weekly_chart, yoy_chart
 
 logger = logging.getLogger(__name__)
 REFRESH_S = 300.0
+WIDE_PX = 1400  # below this the charts stack: a chart squeezed to 400 px cannot be read
+CHART_MIN_PX = 340
 ZONE = "America/New_York"
 
 
@@ -47,8 +49,17 @@ class ChartsPanel(QWidget):
         self.store = store
         self.db_path = db_path
         self.clock = clock or store.clock
-        self.grid = QGridLayout(self)
+        # charts sit in a scrolling column on a desk's side panel, two abreast on a wide panel
+        inner = QWidget()
+        self.grid = QGridLayout(inner)
         self.grid.setContentsMargins(4, 4, 4, 4)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.note = QLabel("Charts are being computed…")
         self.note.setObjectName("feed")
         self.grid.addWidget(self.note, 0, 0)
@@ -72,7 +83,8 @@ class ChartsPanel(QWidget):
             return
         now = self.clock()
         if self.db_path is None or not Path(self.db_path).exists():
-            self._show({"hourly": hourly_chart(alerts_per_hour([s.detected_at for s in self.store.shots()], now))})
+            self._show({"hourly": hourly_chart(alerts_per_hour([s.detected_at for s in self.store.shots()], now),
+                                               title="Alerts per hour vs the typical day")})
             return
         if self._task is not None and not self._task.done():
             return
@@ -87,9 +99,10 @@ class ChartsPanel(QWidget):
             self.note.setText("Charts could not be computed; see the log.")
             return
         briefing = task.result()
-        charts = {"hourly": hourly_chart(briefing.hourly),
-                  "weekly": weekly_chart(briefing.weekly, zone=ZONE),
-                  "yoy": yoy_chart(briefing.yoy)}
+        charts = {"hourly": hourly_chart(briefing.hourly, title="Alerts per hour vs the typical day"),
+                  "weekly": weekly_chart(briefing.weekly, zone=ZONE,
+                                         title=f"Weekly counts, {len(briefing.weekly.starts)} weeks"),
+                  "yoy": yoy_chart(briefing.yoy, title="Detections by district, year on year")}
         seconds = briefing.distributions.get(FIRST_CALL, [])
         if seconds:
             charts["first_call"] = distribution_chart(seconds, f"Detection → first 911 call ({len(seconds):,})")
@@ -102,8 +115,11 @@ class ChartsPanel(QWidget):
             old.deleteLater()
         self.note.hide()
         self.charts = charts
-        for k, chart in enumerate(charts.values()):
-            self.grid.addWidget(chart, k // 2, k % 2)
+        columns = 2 if self.width() >= WIDE_PX else 1
+        for k, (name, chart) in enumerate(charts.items()):
+            # the weekly chart stacks one small plot per series; each needs the room of a chart
+            chart.setMinimumHeight(int(CHART_MIN_PX * (1.7 if name == "weekly" else 1.0)))
+            self.grid.addWidget(chart, k // columns, k % columns)
 
     def close_panel(self) -> None:
         self._timer.stop()
