@@ -90,6 +90,7 @@ class WallOptions:
     role: str = "operator"  # the in-process window's role on the embedded hub
     hub_url: str | None = None  # join a remote hub instead of running feeds here
     layout: str | None = None
+    layouts_dir: Path = Path("var/layouts")
     briefing: bool = False
 
 
@@ -126,7 +127,7 @@ class Wall:
         if options.layout:
             from .wall_modes import open_layout
 
-            self.layouts = open_layout(self, options.layout)  # a bad layout file: OpsCenterError, exit 2
+            self.layouts = open_layout(self, options.layout, options.layouts_dir)  # a bad layout file: OpsCenterError, exit 2
             return
         if options.briefing:
             from .wall_modes import open_briefing
@@ -144,6 +145,7 @@ class Wall:
 
     def close(self) -> None:
         self.bridge.close()
+        self.window._clock_timer.stop()  # its header may live in a layout window closed next
         if self.layouts is not None:
             self.layouts.close()
         if self.briefing is not None:

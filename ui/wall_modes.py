@@ -55,7 +55,7 @@ def open_layout(wall: "Wall", name: str, layouts_dir: Path = LAYOUTS_DIR):
         "deployment": lambda: _take(deployment_panel),
         "details": lambda: _take(window.side),
         "charts": lambda: _charts_panel(wall),
-        "briefing": lambda: _briefing(wall, with_map=False),
+        "briefing": lambda: _briefing(wall, borrow=False),
     }
     manager = LayoutManager(panels, layouts_dir, header=make_header)
     windows = manager.open(name)
@@ -136,19 +136,21 @@ def _fairness_view(db_path: Path, now: float) -> QWidget:
     return view
 
 
-def _briefing(wall: "Wall", with_map: bool = True, config: dict[str, Any] | None = None):
+def _briefing(wall: "Wall", borrow: bool = True, config: dict[str, Any] | None = None):
+    """The rotation. `borrow`: it may take the wall's live map and queue into its views (the
+    briefing as the whole screen); inside a layout those panels live in their own docks."""
     from .briefing import briefing_from_config
     from .briefing_views import MissionsList, OutcomesTable, YoyTable
 
     figures = _figures(wall)
     available: dict[str, Any] = {}
-    if with_map:
+    if borrow:
         available["map"] = lambda: _take(wall.window.map_view)
+        available["queue"] = lambda: _take(wall.window.right_split.widget(0))
     if figures is not None:
         available["compstat"] = lambda: YoyTable(figures)
         available["outcomes"] = lambda: OutcomesTable(figures.outcomes)
     available["trends"] = lambda: _charts_panel(wall)
-    available["queue"] = lambda: _take(wall.window.right_split.widget(0))
     missions = getattr(getattr(wall.runtime, "hub", None), "missions", None)
     available["missions"] = lambda: MissionsList([m.to_dict() for m in missions.book.missions()]
                                                  if missions is not None else [])
