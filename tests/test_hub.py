@@ -86,6 +86,7 @@ async def test_two_clients_share_acknowledgements_and_annotations(tmp_path) -> N
         assert audit.verify().ok
     assert ("olga", "alert.acknowledge") in actions and ("ana", "annotation.edit") in actions
     assert ("olga", "alert.close") in actions and ("ana", "session.login") in actions
+    assert actions[0][1] == "hub.start"  # what the hub served, and from where, opens its trail
     assert ("olga", "annotation.edit") not in actions  # the refused edit left no trace but a 403
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..retention import Retention
+from ..schema import SCHEMA_VERSION
 from ..users import User, UserDirectory
 from ..workflow import State
 from ..missions import MissionBook
@@ -27,6 +28,16 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 logger = logging.getLogger(__name__)
+
+
+def getpass_user() -> str:
+    """Who started the hub (the login name), for the audit trail."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "system"
+    except Exception:
+        return "system"
 
 
 @dataclass(slots=True)
@@ -63,6 +74,7 @@ class HubService:
         self._tasks.append(asyncio.create_task(self._retention_loop(), name="hub-retention"))
         self.missions.start()
         if self.config.port is None:
+            self._audit_start()
             return
         app = build_app(self.core, self.users, map_info=self.map_info, feed_health=self.runtime.feed_health,
                         retention=self.retention,
@@ -84,6 +96,16 @@ class HubService:
         bound = sockets[0].getsockname()[1] if sockets else port
         self.url = f"http://{self.config.host}:{bound}"
         logger.info("hub listening on %s", self.url)
+        self._audit_start()
+
+    def _audit_start(self) -> None:
+        """What this hub serves, and from where, on the trail: a changed configuration (another
+        feed, another address, a new webhook) shows as a changed entry at the next start."""
+        cfg = self.runtime.config
+        details = {"url": self.url or "", "feeds": [f.name for f in cfg.feeds or []] or ["demo"],
+                   "endpoints": [e.name for e in cfg.endpoints or []], "schema": SCHEMA_VERSION,
+                   "epoch": self.core.log.epoch}
+        self.core.audit_action(User(getpass_user(), "admin"), "hub.start", self.url or "in-process", details)
 
     def map_info(self) -> dict[str, Any]:
         rt = self.runtime
