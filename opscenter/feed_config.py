@@ -209,22 +209,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _url(t: _Table, kind: str) -> str:
+def checked_url(t: _Table, schemes: tuple[str, ...], what: str, advice: str = _SECRET_ADVICE) -> URL:
+    """The table's `url`: parseable, one of `schemes`, with a host, and with no secret in it
+    (user:password@ or a token in the query) — secrets are referenced, never written down."""
     text = t.text("url")
     try:
         url = URL(text)
     except ValueError:
         raise t.fail("url", "not a valid URL") from None
     if url.user is not None or url.password is not None:
-        raise t.fail("url", f"refused: it carries a user name or password; {_SECRET_ADVICE}")
+        raise t.fail("url", f"refused: it carries a user name or password; {advice}")
     if any(key.lower() in _SECRET_QUERY for key in url.query):
-        raise t.fail("url", f"refused: its query string carries a secret-looking parameter; {_SECRET_ADVICE}")
-    schemes = _SCHEMES[kind]
+        raise t.fail("url", f"refused: its query string carries a secret-looking parameter; {advice}")
     if url.scheme not in schemes:
-        raise t.fail("url", f"scheme must be one of {', '.join(schemes)} for a {kind} feed (got {url.scheme!r})")
+        raise t.fail("url", f"scheme must be one of {', '.join(schemes)} for {what} (got {url.scheme!r})")
     if not url.host:
         raise t.fail("url", "has no host")
-    return text
+    return url
+
+
+def _url(t: _Table, kind: str) -> str:
+    checked_url(t, _SCHEMES[kind], f"a {kind} feed")
+    return t.text("url")
 
 
 def _auth(t: _Table, url: str) -> tuple[str, str, str]:

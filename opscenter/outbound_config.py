@@ -33,8 +33,8 @@ from yarl import URL
 from .cap_out import CONTENT_TYPE as CAP_CONTENT_TYPE
 from .credentials import CredentialError, resolve_secret
 from .dissemination import Delivery, Endpoint, OutboundMessage, WebhookEndpoint
-from .feed_config import (_ENV_REF, _KEYRING_REF, _NAME, _SECRET_QUERY, _SECRET_WORDS, ConfigError, _is_loopback,
-                          _Table)
+from .feed_config import (_ENV_REF, _KEYRING_REF, _NAME, _SECRET_WORDS, ConfigError, _is_loopback, _Table,
+                          checked_url)
 
 if TYPE_CHECKING:
     from .hub.missions_service import MissionsService
@@ -157,19 +157,8 @@ def _endpoint(table: dict[str, Any], origin: str, number: int) -> EndpointConfig
 
 
 def _url(t: _Table) -> str:
+    url = checked_url(t, ("https", "http"), "an endpoint", _ADVICE)
     text = t.text("url")
-    try:
-        url = URL(text)
-    except ValueError:
-        raise t.fail("url", "not a valid URL") from None
-    if url.user is not None or url.password is not None:
-        raise t.fail("url", f"refused: it carries a user name or password; {_ADVICE}")
-    if any(key.lower() in _SECRET_QUERY for key in url.query):
-        raise t.fail("url", f"refused: its query string carries a secret-looking parameter; {_ADVICE}")
-    if url.scheme not in ("https", "http"):
-        raise t.fail("url", f"scheme must be https (got {url.scheme!r})")
-    if not url.host:
-        raise t.fail("url", "has no host")
     if url.scheme == "http" and not _is_loopback(url.host):
         raise t.fail("url", "refused: http:// would send missions and alerts unencrypted; use https:// "
                             "(plain http only to this machine)")

@@ -64,6 +64,16 @@ class RuntimeConfig:
     clock: Callable[[], float] = field(default=time.time)
 
 
+async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel background tasks and wait until each has ended (its errors are its own to log)."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    tasks.clear()
+
+
 class Runtime:
     """Starts and stops the pieces in the right order; owns the one ClientSession."""
 
@@ -229,12 +239,7 @@ class Runtime:
             await client.stop()
         if self.manager is not None:
             await self.manager.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         if self._session is not None:
             await self._session.close()
         if self.demo is not None:

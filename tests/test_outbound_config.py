@@ -81,7 +81,7 @@ INVALID = [
     (ONE + 'headers = { "bad name" = "x" }\n', ["headers: 'bad name' is not a valid HTTP header name"]),
     ('[[endpoint]]\nname = "cad"\nurl = "https://bob:abc123@cad.example.org/h"\n', ["url: refused", "user name"]),
     ('[[endpoint]]\nname = "cad"\nurl = "https://cad.example.org/h?token=abc123"\n', ["url: refused", "secret-looking"]),
-    ('[[endpoint]]\nname = "cad"\nurl = "ftp://cad.example.org/h"\n', ["url: scheme must be https"]),
+    ('[[endpoint]]\nname = "cad"\nurl = "ftp://cad.example.org/h"\n', ["url: scheme must be one of https, http"]),
     ('[[endpoint]]\nname = "hub"\nurl = "https://cad.example.org/h"\n', ["name: 'hub' is the hub's own channel"]),
     ('[[endpoint]]\nurl = "https://cad.example.org/h"\n', ["endpoint #1", "name: missing"]),
     (ONE + ONE.replace('"cad"', '"CAD"'), ["endpoint #2", "'CAD' is already used by endpoint #1"]),

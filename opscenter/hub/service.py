@@ -7,7 +7,6 @@ The desktop app starts one in-process (listening on loopback so a second window 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -149,12 +148,9 @@ class HubService:
                     self.core.annotations.forget(ann.id)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        from ..runtime import cancel_all
+
+        await cancel_all(self._tasks)
         await self.missions.stop()
         if self._runner is not None:
             await self._runner.cleanup()
