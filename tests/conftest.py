@@ -81,3 +81,19 @@ def split_parsed(items) -> tuple[list, list]:
     for item in items:
         (errors if isinstance(item, ParseError) else records).append(item)
     return records, errors
+
+
+def audit_actions(db: Path) -> list[tuple[str, str]]:
+    """(actor, action) of every audit entry in a hub's database, after checking the chain."""
+    from opscenter.audit import AuditLog
+
+    with AuditLog(db) as audit:
+        assert audit.verify().ok
+        return [(e.actor, e.action) for e in audit.entries()]
+
+
+async def stop_clients(clients, tasks) -> None:
+    """Stop hub clients and wait for their run() tasks."""
+    for client in clients:
+        await client.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -16,7 +16,7 @@ from opscenter.runtime import Runtime, RuntimeConfig
 from opscenter.users import Forbidden
 from opscenter.workflow import State, WorkflowError
 
-from .conftest import wait_until
+from .conftest import audit_actions, stop_clients, wait_until
 
 
 def _runtime(tmp_path, **kw) -> Runtime:
@@ -76,14 +76,10 @@ async def test_two_clients_share_acknowledgements_and_annotations(tmp_path) -> N
             await wait_until(lambda: ana.workflow.get(shot.id).state is State.CLOSED, timeout=1.0)
             assert ana.workflow.get(shot.id).disposition == "evidence_found"
             await _synced(ana, runtime)
-            for client in (olga, ana):
-                await client.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_clients((olga, ana), tasks)
     finally:
         await runtime.stop()
-    with AuditLog(tmp_path / "hub.sqlite3") as audit:
-        actions = [(e.actor, e.action) for e in audit.entries()]
-        assert audit.verify().ok
+    actions = audit_actions(tmp_path / "hub.sqlite3")
     assert ("olga", "alert.acknowledge") in actions and ("ana", "annotation.edit") in actions
     assert ("olga", "alert.close") in actions and ("ana", "session.login") in actions
     assert actions[0][1] == "hub.start"  # what the hub served, and from where, opens its trail

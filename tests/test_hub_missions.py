@@ -10,7 +10,6 @@ import pytest
 from aiohttp import web
 
 from opscenter.annotations import AnnotationError
-from opscenter.audit import AuditLog
 from opscenter.dissemination import WebhookEndpoint
 from opscenter.domain import AlertType, ShotAlert, Unit, UnitStatus
 from opscenter.hub.client import HubClient
@@ -19,7 +18,7 @@ from opscenter.runtime import Runtime, RuntimeConfig
 from opscenter.users import Forbidden
 from opscenter.workflow import WorkflowError
 
-from .conftest import wait_until
+from .conftest import audit_actions, stop_clients, wait_until
 
 HOT = (39.2950, -76.6150)
 DAY = 86400.0
@@ -100,14 +99,10 @@ async def test_plan_assign_and_states_reach_every_window_with_roles_checked(tmp_
             tasks.append(asyncio.create_task(late.run()))
             await wait_until(lambda: late.mirror.missions.get(first, {}).get("state") == "completed", timeout=2.0)
             assert late.mirror.snapshots == 1 and set(late.mirror.missions) == ids
-            for client in (*c.values(), late):
-                await client.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_clients((*c.values(), late), tasks)
     finally:
         await runtime.stop()
-    with AuditLog(tmp_path / "hub.sqlite3") as audit:
-        actions = [(e.actor, e.action) for e in audit.entries()]
-        assert audit.verify().ok
+    actions = audit_actions(tmp_path / "hub.sqlite3")
     assert ("ana", "mission.plan") in actions and ("olga", "mission.assign") in actions
     assert ("olga", "mission.start") in actions and ("olga", "mission.complete") in actions
     assert ("olga", "mission.plan") not in actions
@@ -214,6 +209,5 @@ async def test_send_a_mission_to_a_webhook_and_the_hub_channel(tmp_path) -> None
     finally:
         await runtime.stop()
         await rx.cleanup()
-    with AuditLog(tmp_path / "hub.sqlite3") as audit:
-        actions = [(e.actor, e.action) for e in audit.entries()]
+    actions = audit_actions(tmp_path / "hub.sqlite3")
     assert ("olga", "dissemination.send") in actions and ("olga", "dissemination.delivered") in actions
