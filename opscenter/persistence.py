@@ -8,15 +8,54 @@ Records are stored as the envelope's JSON so one validated decoder serves wire a
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Callable
 
 from .domain import Deletion, Kind, Record
 from .envelope import record_from_dict, record_to_dict
-from .errors import ParseError
+from .errors import OpsCenterError, ParseError
 from .schema import connect
 from .store import Change, LiveStore, Op, event_time
+
+class DatabaseInUse(OpsCenterError):
+    """Another running wall or hub already writes this database."""
+
+
+class WriterLock:
+    """One writing program per database: a second wall on the same file would number events
+    twice. An OS lock beside the file (`NAME.lock`), released by the OS if the program dies."""
+
+    def __init__(self, path: str | Path, hint: str = "") -> None:
+        self.path = Path(f"{path}.lock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a+")
+        try:
+            import fcntl
+
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # not a POSIX system: no lock, as before
+            pass
+        except OSError:
+            self._file.seek(0)
+            holder = self._file.read().strip()[:200]
+            self._file.close()
+            raise DatabaseInUse(f"{path} is in use by another OpsCenter ({holder or 'unknown'}); join it with "
+                                f"--hub{hint} or start this one with another --db") from None
+        self.note("")
+
+    def note(self, text: str) -> None:
+        """Say who holds the file (and where its hub listens) to the next program that tries."""
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"pid {os.getpid()}" + (f", {text}" if text else ""))
+        self._file.flush()
+
+    def release(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
 
 class SqliteJournal:
     """Write-behind copy of a LiveStore in one SQLite file (WAL)."""

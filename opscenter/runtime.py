@@ -26,7 +26,7 @@ from .feed_client import SseFeedClient
 from .feed_config import FeedConfig
 from .feed_manager import FeedManager
 from .feed_health import FeedHealth
-from .persistence import SqliteJournal
+from .persistence import SqliteJournal, WriterLock
 from .quarantine import Quarantine
 from .store import LiveStore
 from .tiles import MbTiles, TileServer
@@ -102,6 +102,7 @@ class Runtime:
         self.tile_server: TileServer | None = None
         self.tiles_url: str | None = cfg.tiles_url
         self.hub: HubService | None = None
+        self._writer_lock: WriterLock | None = None
 
     async def start(self) -> None:
         """Start everything; on any failure (a missing credential, a port in use) stop what
@@ -119,6 +120,8 @@ class Runtime:
             await self.tile_server.start()
             self.tiles_url = self.tile_server.url_template
         if cfg.db_path is not None:
+            hint = f" http://{cfg.hub.host}:{cfg.hub.port}" if cfg.hub is not None and cfg.hub.port else " URL"
+            self._writer_lock = WriterLock(cfg.db_path, hint)
             self.journal = SqliteJournal(cfg.db_path)
             self.loaded_from_disk = self.journal.load_into(self.store)
             self.journal.attach(self.store)
@@ -129,6 +132,8 @@ class Runtime:
             # before any feed starts, so the hub numbers every change from the first one
             self.hub = HubService(self, cfg.hub)
             await self.hub.start()
+            if self._writer_lock is not None and self.hub.url:
+                self._writer_lock.note(f"hub {self.hub.url}")
         self._session = aiohttp.ClientSession()
         if cfg.feeds:
             self.manager = FeedManager(cfg.feeds, lambda item, _name: self.apply(item), self.quarantine,
@@ -255,3 +260,6 @@ class Runtime:
         if self.audit is not None:
             self.audit.close()
             self.audit = None
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None

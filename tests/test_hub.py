@@ -237,3 +237,21 @@ async def test_queries_of_the_live_picture_and_the_history(tmp_path) -> None:
                 assert r.status == 401
     finally:
         await runtime.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_second_wall_on_the_same_database_is_refused_with_the_way_to_join(tmp_path) -> None:
+    from opscenter.persistence import DatabaseInUse
+
+    first = _runtime(tmp_path)
+    await first.start()
+    try:
+        second = _runtime(tmp_path)
+        with pytest.raises(DatabaseInUse, match=f"hub {first.hub.url}"):
+            await second.start()
+        assert second.journal is None and second.hub is None  # nothing left half-open
+    finally:
+        await first.stop()
+    again = _runtime(tmp_path)  # released on stop (and by the OS if the program dies)
+    await again.start()
+    await again.stop()
