@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import aiohttp
 
+from .background import run_in_thread
 from .audit import AuditLog
 from .boundaries import Assigner, BoundarySet, load_boundaries
 from .city import City, build_demo_city
@@ -150,7 +151,7 @@ class Runtime:
                 from .demo_history import seed_demo_history
 
                 # the demo alone: its invented past, once per database, so figures and risk show
-                await asyncio.to_thread(seed_demo_history, cfg.db_path, self.city, start, cfg.seed)
+                await run_in_thread(seed_demo_history, cfg.db_path, self.city, start, cfg.seed)
             # A wall restarted on its kept picture needs no invented history in front of it.
             warmup = {"warmup_s": 0.0} if self.loaded_from_disk else {}
             simulator = Simulator(self.city, scenario=cfg.scenario, seed=cfg.seed, start=start, **warmup)

@@ -148,8 +148,14 @@ class Wall:
         self.window._clock_timer.stop()  # its header may live in a layout window closed next
         if self.layouts is not None:
             self.layouts.close()
+            # the live panels go home to the wall window and end with it: a parentless web view
+            # left for the garbage collector is deleted at a random moment, which Qt does not survive
+            for widget in self.layouts.widgets.values():
+                widget.hide()
+                widget.setParent(self.window)
         if self.briefing is not None:
             self.briefing.close()
+            self.briefing.setParent(self.window)  # it holds the live map: it ends with the window
         self.window.layers.close()
         self.window.close()
 

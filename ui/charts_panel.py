@@ -17,6 +17,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from opscenter.background import run_in_thread
 from opscenter.response_times import FIRST_CALL
 from opscenter.store import LiveStore
 from opscenter.trends import alerts_per_hour
@@ -78,7 +79,7 @@ class ChartsPanel(QWidget):
 
     def refresh(self) -> None:
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
             return
         now = self.clock()
@@ -88,7 +89,7 @@ class ChartsPanel(QWidget):
             return
         if self._task is not None and not self._task.done():
             return
-        self._task = loop.create_task(asyncio.to_thread(_collect, Path(self.db_path), now))
+        self._task = run_in_thread(_collect, Path(self.db_path), now)
         self._task.add_done_callback(self._ready)
 
     def _ready(self, task: "asyncio.Future[Any]") -> None:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QTimer
 
+from opscenter.background import run_in_thread
 from opscenter.annotations import Annotation, AnnotationBoard
 from opscenter.risk import RiskSurface, compute_risk
 
@@ -67,7 +68,7 @@ class LiveLayers(QObject):
         if self.risk_records is None or (self._task is not None and not self._task.done()):
             return
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop runs (the window is being torn down): nothing to compute for
 
@@ -77,7 +78,7 @@ class LiveLayers(QObject):
             logger.exception("risk input could not be read")
             return
         until = self.clock()
-        self._task = loop.create_task(asyncio.to_thread(compute_risk, records, until))
+        self._task = run_in_thread(compute_risk, records, until)
         self._task.add_done_callback(self._risk_ready)
 
     def _risk_ready(self, task: "asyncio.Future[RiskSurface]") -> None:

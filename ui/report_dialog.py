@@ -18,6 +18,7 @@ from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
+from opscenter.background import run_in_thread
 from opscenter.briefing_text import Briefing
 
 from . import theme
@@ -164,7 +165,7 @@ class ReportDialog(QDialog):
         period, district = self.period, self.district
         try:
             self.say("Reading the archive and computing the figures…")
-            briefing = await asyncio.to_thread(collect_briefing, Path(self.db_path), period, self.clock(), district)
+            briefing = await run_in_thread(collect_briefing, Path(self.db_path), period, self.clock(), district)
             self.say("Drawing the charts and writing the PDF…")
             await asyncio.sleep(0)  # let the label repaint before the painting holds the thread
             out.parent.mkdir(parents=True, exist_ok=True)

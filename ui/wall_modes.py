@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QWidget
 
+from opscenter.background import run_in_thread
 from opscenter.domain import Kind
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def _fairness_view(db_path: Path, now: float) -> QWidget:
             return
         view.set_readout(task.result())
 
-    asyncio.ensure_future(asyncio.to_thread(compute)).add_done_callback(done)
+    run_in_thread(compute).add_done_callback(done)
     return view
 
 

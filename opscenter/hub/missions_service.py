@@ -23,6 +23,7 @@ import aiohttp
 import numpy as np
 from aiohttp import web
 
+from ..background import run_in_thread
 from ..cap_out import mission_cap, shot_alert_cap
 from ..dissemination import (ChannelEndpoint, Delivery, Dispatcher, Endpoint, OutboundMessage, cap_message,
                              mission_message, shot_message)
@@ -134,7 +135,7 @@ class MissionsService:
         if any(m.source == "forecast" for m in self.book.missions(start)):
             raise PlanRefused("this shift is already planned; suppress or add boxes by hand")
         records = self._shootings(start)
-        grid, scores, explain = await asyncio.to_thread(self._forecast, records, start)
+        grid, scores, explain = await run_in_thread(self._forecast, records, start)
         result = self.book.plan_shift(start, end, grid, scores, actor=user.name, explain=explain,
                                       district_of=self.district_of, config=PlanConfig(max_boxes=top),
                                       reason=reason)
