@@ -21,3 +21,20 @@ def run_in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> "asyncio.F
     """`fn(*args, **kwargs)` on a worker thread; await the returned future on the running loop."""
     loop = asyncio.get_running_loop()
     return loop.run_in_executor(_POOL, functools.partial(fn, *args, **kwargs))
+
+
+def when_done(future: "asyncio.Future[T]", ok: Callable[[T], Any],
+              failed: Callable[[BaseException], Any]) -> "asyncio.Future[T]":
+    """Hand the result to `ok` or the error to `failed` on the loop; a cancelled job says nothing
+    (its window is gone). The one place background results come back, so none is dropped silently."""
+    def done(fut: "asyncio.Future[T]") -> None:
+        if fut.cancelled():
+            return
+        error = fut.exception()
+        if error is not None:
+            failed(error)
+        else:
+            ok(fut.result())
+
+    future.add_done_callback(done)
+    return future

@@ -14,7 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from yarl import URL
 
@@ -42,6 +42,8 @@ _ENV_REF = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 _KEYRING_REF = re.compile(r"^keyring:[^/\s]+/[^/\s]+$")
 _SECRET_ADVICE = ("secrets never go in the config file: keep it in an environment variable or the OS "
                   "keyring and write credential = \"env:NAME\" or credential = \"keyring:service/user\"")
+
+T = TypeVar("T")
 
 
 class ConfigError(OpsCenterError):
@@ -95,14 +97,19 @@ def parse_feed_config(data: dict[str, Any], origin: str, base_dir: Path) -> list
     feeds = data.get("feed")
     if not isinstance(feeds, list) or not feeds or not all(isinstance(f, dict) for f in feeds):
         raise ConfigError(f"{origin}: no feeds defined (add one or more [[feed]] tables)")
-    out: list[FeedConfig] = []
+    return unique_names(feeds, origin, "feed", lambda table, number: _feed(table, origin, number, base_dir))
+
+
+def unique_names(tables: list, origin: str, what: str, build: Callable[[Any, int], T]) -> list[T]:
+    """Build one config per table (numbered from 1 for messages); names are unique, ignoring case."""
+    out: list[T] = []
     seen: dict[str, int] = {}
-    for number, table in enumerate(feeds, start=1):
-        config = _feed(table, origin, number, base_dir)
-        key = config.name.casefold()
+    for number, table in enumerate(tables, start=1):
+        config = build(table, number)
+        key = config.name.casefold()  # type: ignore[attr-defined]
         if key in seen:
-            raise ConfigError(f"{origin}: feed #{number}: name {config.name!r} is already used by feed "
-                              f"#{seen[key]} (names must be unique)")
+            raise ConfigError(f"{origin}: {what} #{number}: name {config.name!r} is already used by "  # type: ignore[attr-defined]
+                              f"{what} #{seen[key]} (names must be unique)")
         seen[key] = number
         out.append(config)
     return out

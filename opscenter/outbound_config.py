@@ -34,7 +34,7 @@ from .cap_out import CONTENT_TYPE as CAP_CONTENT_TYPE
 from .credentials import CredentialError, resolve_secret
 from .dissemination import Delivery, Endpoint, OutboundMessage, WebhookEndpoint
 from .feed_config import (_ENV_REF, _KEYRING_REF, _NAME, _SECRET_WORDS, ConfigError, _is_loopback, _Table,
-                          checked_url)
+                          checked_url, unique_names)
 
 if TYPE_CHECKING:
     from .hub.missions_service import MissionsService
@@ -107,17 +107,7 @@ def parse_endpoint_config(data: dict[str, Any], origin: str) -> list[EndpointCon
     tables = data.get("endpoint", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigError(f"{origin}: endpoint: write each endpoint as an [[endpoint]] table")
-    out: list[EndpointConfig] = []
-    seen: dict[str, int] = {}
-    for number, table in enumerate(tables, start=1):
-        config = _endpoint(table, origin, number)
-        key = config.name.casefold()
-        if key in seen:
-            raise ConfigError(f"{origin}: endpoint #{number}: name {config.name!r} is already used by "
-                              f"endpoint #{seen[key]} (names must be unique)")
-        seen[key] = number
-        out.append(config)
-    return out
+    return unique_names(tables, origin, "endpoint", lambda table, number: _endpoint(table, origin, number))
 
 
 def _endpoint(table: dict[str, Any], origin: str, number: int) -> EndpointConfig:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from opscenter.background import run_in_thread
+from opscenter.background import run_in_thread, when_done
 from opscenter.response_times import FIRST_CALL
 from opscenter.store import LiveStore
 from opscenter.trends import alerts_per_hour
@@ -89,17 +89,13 @@ class ChartsPanel(QWidget):
             return
         if self._task is not None and not self._task.done():
             return
-        self._task = run_in_thread(_collect, Path(self.db_path), now)
-        self._task.add_done_callback(self._ready)
+        self._task = when_done(run_in_thread(_collect, Path(self.db_path), now), self._ready, self._failed)
 
-    def _ready(self, task: "asyncio.Future[Any]") -> None:
-        if task.cancelled():
-            return
-        if task.exception() is not None:
-            logger.warning("charts could not be computed: %s", task.exception())
-            self.note.setText("Charts could not be computed; see the log.")
-            return
-        briefing = task.result()
+    def _failed(self, error: BaseException) -> None:
+        logger.warning("charts could not be computed: %s", error)
+        self.note.setText("Charts could not be computed; see the log.")
+
+    def _ready(self, briefing: Any) -> None:
         charts = {"hourly": hourly_chart(briefing.hourly, title="Alerts per hour vs the typical day"),
                   "weekly": weekly_chart(briefing.weekly, zone=ZONE,
                                          title=f"Weekly counts, {len(briefing.weekly.starts)} weeks"),

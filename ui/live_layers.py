@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QTimer
 
-from opscenter.background import run_in_thread
+from opscenter.background import run_in_thread, when_done
 from opscenter.annotations import Annotation, AnnotationBoard
 from opscenter.risk import RiskSurface, compute_risk
 
@@ -78,16 +78,11 @@ class LiveLayers(QObject):
             logger.exception("risk input could not be read")
             return
         until = self.clock()
-        self._task = run_in_thread(compute_risk, records, until)
-        self._task.add_done_callback(self._risk_ready)
+        self._task = when_done(run_in_thread(compute_risk, records, until), self._risk_ready,
+                               lambda error: logger.error("risk forecast failed: %s", error))
 
-    def _risk_ready(self, task: "asyncio.Future[RiskSurface]") -> None:
-        if task.cancelled():
-            return
-        if task.exception() is not None:
-            logger.error("risk forecast failed: %s", task.exception())
-            return
-        self.surface = task.result()
+    def _risk_ready(self, surface: RiskSurface) -> None:
+        self.surface = surface
         self.map_view.set_risk(self.surface.cells)
         if self.surface.empty:
             self.risk_panel.show_reason(self.surface.reason)

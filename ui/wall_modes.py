@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QWidget
 
-from opscenter.background import run_in_thread
+from opscenter.background import run_in_thread, when_done
 from opscenter.domain import Kind
 
 if TYPE_CHECKING:
@@ -108,8 +108,6 @@ def _db_path(wall: "Wall") -> Path | None:
 
 def _fairness_view(db_path: Path, now: float) -> QWidget:
     """Tomorrow's forecast and its fairness readout, computed in a worker thread (seconds)."""
-    import asyncio
-
     from opscenter.briefing_text import next_midnight, risk_readout
     from opscenter.persistence import Archive
 
@@ -124,16 +122,11 @@ def _fairness_view(db_path: Path, now: float) -> QWidget:
         finally:
             archive.close()
 
-    def done(task: "asyncio.Future[Any]") -> None:
-        if task.cancelled():
-            return
-        if task.exception() is not None:
-            logger.warning("fairness readout failed: %s", task.exception())
-            view.note.setText("The forecast could not be computed; see the log.")
-            return
-        view.set_readout(task.result())
+    def failed(error: BaseException) -> None:
+        logger.warning("fairness readout failed: %s", error)
+        view.note.setText("The forecast could not be computed; see the log.")
 
-    run_in_thread(compute).add_done_callback(done)
+    when_done(run_in_thread(compute), view.set_readout, failed)
     return view
 
 
