@@ -97,3 +97,14 @@ async def stop_clients(clients, tasks) -> None:
     for client in clients:
         await client.stop()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def serve_app(app):
+    """Start an aiohttp app on a free loopback port; returns (runner, port). Clean up the runner."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, runner.addresses[0][1]

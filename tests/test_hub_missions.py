@@ -18,7 +18,7 @@ from opscenter.runtime import Runtime, RuntimeConfig
 from opscenter.users import Forbidden
 from opscenter.workflow import WorkflowError
 
-from .conftest import audit_actions, stop_clients, wait_until
+from .conftest import audit_actions, serve_app, stop_clients, wait_until
 
 HOT = (39.2950, -76.6150)
 DAY = 86400.0
@@ -161,11 +161,7 @@ async def test_send_a_mission_to_a_webhook_and_the_hub_channel(tmp_path) -> None
 
     receiver = web.Application()
     receiver.router.add_post("/hook", hook)
-    rx = web.AppRunner(receiver)
-    await rx.setup()
-    site = web.TCPSite(rx, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    rx, port = await serve_app(receiver)
     runtime = _runtime(tmp_path)
     await runtime.start()
     try:

@@ -30,7 +30,7 @@ from opscenter.formats.nena_sta024 import (
     unsubscribe_response,
 )
 from opscenter.store import LiveStore, Outcome
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, serve_app
 
 TRANSFER = json.loads((SHARED_DATA / "eido" / "nena_sta021_sample_call_transfer_eido.json").read_text())
 DRAFT = json.loads((SHARED_DATA / "eido" / "nena_sta021_sample_eido_2020_draft.json").read_text())
@@ -274,11 +274,7 @@ async def test_an_eido_websocket_feed_in_the_config_speaks_sta024_end_to_end(tmp
 
     app = web.Application()
     app.router.add_get("/eido", notifier)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, port = await serve_app(app)
     config = tmp_path / "feeds.toml"
     config.write_text(f'[[feed]]\nname = "cad"\nkind = "websocket"\nformat = "eido"\n'
                       f'url = "ws://127.0.0.1:{port}/eido"\nbackoff_initial_s = 0.05\nbackoff_max_s = 0.2\n')

@@ -24,6 +24,7 @@ from opscenter.hub.service import HubConfig
 from opscenter.outbound_config import (EndpointConfig, RoutedWebhook, Router, build_endpoints, load_endpoint_config,
                                        parse_endpoint_config)
 from opscenter.runtime import Runtime, RuntimeConfig
+from tests.conftest import serve_app
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "feeds.toml"
 SECRET = "s3cr3t-hook-token-42"
@@ -190,11 +191,7 @@ async def test_a_hub_sends_a_mission_to_its_configured_webhook(tmp_path: Path, m
 
     receiver = web.Application()
     receiver.router.add_post("/{name}", hook)
-    rx = web.AppRunner(receiver)
-    await rx.setup()
-    site = web.TCPSite(rx, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    rx, port = await serve_app(receiver)
     monkeypatch.setenv("CAD_HOOK_TOKEN", SECRET)
     path = write(tmp_path, f'''
 [[endpoint]]
